@@ -44,4 +44,12 @@ d = { 'settings': { 'branch': 'main',
                               'esm_nb.embed.make_tiny_bert': ('embed.html#make_tiny_bert', 'esm_nb/embed.py'),
                               'esm_nb.embed.model_path': ('embed.html#model_path', 'esm_nb/embed.py'),
                               'esm_nb.embed.pool': ('embed.html#pool', 'esm_nb/embed.py'),
-                              'esm_nb.embed.pooling_for': ('embed.html#pooling_for', 'esm_nb/embed.py')}}}
+                              'esm_nb.embed.pooling_for': ('embed.html#pooling_for', 'esm_nb/embed.py')},
+            'esm_nb.logme': { 'esm_nb.logme.TargetStats': ('logme.html#targetstats', 'esm_nb/logme.py'),
+                              'esm_nb.logme.TargetStats.dim': ('logme.html#targetstats.dim', 'esm_nb/logme.py'),
+                              'esm_nb.logme.evidence_from_spectrum': ('logme.html#evidence_from_spectrum', 'esm_nb/logme.py'),
+                              'esm_nb.logme.label_matrix': ('logme.html#label_matrix', 'esm_nb/logme.py'),
+                              'esm_nb.logme.logme': ('logme.html#logme', 'esm_nb/logme.py'),
+                              'esm_nb.logme.logme_from_stats': ('logme.html#logme_from_stats', 'esm_nb/logme.py'),
+                              'esm_nb.logme.score_linear_maps': ('logme.html#score_linear_maps', 'esm_nb/logme.py'),
+                              'esm_nb.logme.target_stats': ('logme.html#target_stats', 'esm_nb/logme.py')}}}

@@ -1,0 +1,108 @@
+"Bad input gets a clear error that names the problem; broken ESMs are skipped with their reason; nothing is unpickled."
+import json, pickle, warnings
+import numpy as np, pandas as pd, pytest, torch
+from safetensors.torch import save_file
+from esm_nb.data import TaskDataset
+from esm_nb.esm import ESM, ESMConfig, ESMError
+from esm_nb.rank import compute_task_ranking
+
+DF = pd.DataFrame({'text': ['good film', 'bad news', 'great game', 'the vote'], 'label': [1, 0, 1, 0]})
+
+
+def test_empty_dataset():
+    with pytest.raises(ValueError, match='empty'): TaskDataset.from_pandas(DF.iloc[:0])
+    with pytest.raises(ValueError, match='empty'): TaskDataset.from_lists([], [])
+
+
+def test_missing_or_misspelled_column():
+    with pytest.raises(ValueError, match=r"Column 'txt' is not in the data\. Did you mean 'text'\?.*Available columns: \['text', 'label'\]"):
+        TaskDataset.from_pandas(DF, 'txt')
+    with pytest.raises(ValueError, match=r"Column 'answer' is not in the data\. Available columns"):
+        TaskDataset.from_pandas(DF, 'text', 'answer')
+
+
+def test_single_class():
+    with pytest.raises(ValueError, match='at least 2 classes'):
+        TaskDataset.from_pandas(DF.assign(label=1))
+
+
+def test_missing_labels_error_or_counted_drop():
+    df = DF.assign(label=[1, None, 0, np.nan])
+    with pytest.raises(ValueError, match=r"2 of 4 labels in column 'label' are missing"): TaskDataset.from_pandas(df)
+    with pytest.warns(UserWarning, match='Dropped 2 of 4 rows'):
+        ds = TaskDataset.from_pandas(df, drop_missing=True)
+    assert len(ds) == 2 and ds.num_dropped == 2 and not ds.is_regression
+
+
+def test_non_numeric_regression_labels():
+    with pytest.raises(ValueError, match='non-numeric'):
+        TaskDataset.from_pandas(DF.assign(label=['1.5', 'high', '2', '3']), is_regression=True)
+
+
+def test_non_string_texts():
+    with pytest.raises(ValueError, match=r"row 2: 3\.5 \(float\)"):
+        TaskDataset.from_pandas(DF.assign(text=['a', 'b', 3.5, 'd']))
+    with pytest.raises(ValueError, match='not strings'):
+        TaskDataset.from_pandas(DF.assign(text=['a', None, 'c', 'd']))
+
+
+def _esm(base, dim, task='org/task'):
+    return ESM(ESMConfig(base, task, esm_embedding_dim=dim))
+
+
+def test_esm_of_other_dimension_or_base_model_is_skipped(tiny_bert):
+    target = TaskDataset.from_pandas(DF)
+    ranking = compute_task_ranking(target, tiny_bert, progress=False,
+                                   esms=[_esm(tiny_bert, 32, 'org/ok'), _esm(tiny_bert, 16, 'org/small'), _esm('bert-base-uncased', 32, 'org/bert')])
+    assert ranking.to_pandas()['Task ID'].tolist() == ['org/ok']
+    reasons = ' '.join(ranking.skipped['Reason'])
+    assert 'embedding dimension 16' in reasons and "base model 'bert-base-uncased'" in reasons
+
+
+def _folder(tmp_path, name, weights=None, cfg=None, files=None):
+    p = tmp_path / name; p.mkdir()
+    (p / 'config.json').write_text(json.dumps(cfg or {'base_model_name': 'm', 'task_id': 't', 'esm_embedding_dim': 4}))
+    if weights is not None: save_file(weights, str(p / 'model.safetensors'))
+    for f, data in (files or {}).items(): (p / f).write_bytes(data)
+    return p
+
+
+def test_folder_without_weights(tmp_path):
+    with pytest.raises(ESMError, match='no model.safetensors'): ESM.from_pretrained(_folder(tmp_path, 'a'))
+
+
+def test_weights_with_nan_or_inf(tmp_path):
+    for bad in (float('nan'), float('inf')):
+        w = torch.eye(4); w[1, 2] = bad
+        with pytest.raises(ESMError, match='NaN or Inf'):
+            ESM.from_pretrained(_folder(tmp_path, f'w{bad}', {'model.weight': w, 'model.bias': torch.zeros(4)}))
+
+
+class _Boom:
+    "Unpickling this would create a marker file."
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (open, (self.marker, 'w'))
+
+
+def test_pickle_bin_is_refused_and_never_unpickled(tmp_path):
+    marker = tmp_path / 'UNPICKLED'
+    p = _folder(tmp_path, 'pickled', files={'pytorch_model.bin': pickle.dumps(_Boom(str(marker)))})
+    with pytest.raises(ESMError, match='never unpickles'): ESM.from_pretrained(p)
+    assert not marker.exists()
+
+
+def test_broken_folders_listed_not_fatal(tmp_path, tiny_bert):
+    _esm(tiny_bert, 32, 'org/good').save_pretrained(tmp_path / 'esms' / 'good')
+    _folder(tmp_path / 'esms', 'noweights')
+    _folder(tmp_path / 'esms', 'badcfg', {'model.weight': torch.eye(4), 'model.bias': torch.zeros(4)}, cfg={'task_id': ''})
+    (tmp_path / 'esms' / 'garbage').mkdir(); (tmp_path / 'esms' / 'garbage' / 'config.json').write_text('{not json')
+    ranking = compute_task_ranking(TaskDataset.from_pandas(DF), tiny_bert, esm_dir=tmp_path / 'esms', progress=False)
+    assert ranking.to_pandas()['Task ID'].tolist() == ['org/good']
+    assert sorted(ranking.skipped['ESM']) == ['badcfg', 'garbage', 'noweights']
+
+
+def test_nan_embeddings_refused(tiny_bert):
+    target = TaskDataset.from_pandas(DF)
+    X = np.ones((4, 32)); X[0, 0] = np.nan
+    with pytest.raises(ValueError, match='NaN or Inf'):
+        compute_task_ranking(target, tiny_bert, esms=[_esm(tiny_bert, 32)], embeddings=X, progress=False)

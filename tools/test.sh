@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run every test of esm_nb: set-up (first run only), notebook tests (nbdev-test), then tests/ (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+. "${ESM_NB_VENV:-.venv}/bin/activate"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  # the library must be what the notebooks export, and the notebooks must be clean
+  nbdev-export && nbdev-clean
+  if ! git diff --quiet -- esm_nb nbs; then
+    echo "nbdev-export/nbdev-clean changed tracked files: commit the exported library and cleaned notebooks." >&2
+    git --no-pager diff --stat -- esm_nb nbs >&2; exit 1
+  fi
+fi
+nbdev-test --n-workers 2
+python -m pytest -q tests

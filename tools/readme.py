@@ -2,24 +2,35 @@
 
 nbdev-readme renders through Quarto, which installs from GitHub, out of reach on our build machines.
 Markdown cells are copied; code cells become ```python blocks (cells marked `#| hide` are left out);
-text outputs follow their cell. Run: python tools/readme.py
+their text outputs follow, as a code block, or as Markdown for cells marked `#| output: asis`.
+Image links are made relative to the repository root.
+
+    python tools/readme.py            # render the saved outputs
+    python tools/readme.py --execute  # first run every cell of index.ipynb (in nbs/) and save the outputs
 """
-import json
+import json, os, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
-nb = json.loads((root / 'nbs' / 'index.ipynb').read_text())
+nb_path = root / 'nbs' / 'index.ipynb'
+if '--execute' in sys.argv:
+    from execnb.shell import CaptureShell
+    os.chdir(root / 'nbs')
+    CaptureShell().execute(nb_path, nb_path, exc_stop=True)
+nb = json.loads(nb_path.read_text())
 out = []
 for cell in nb['cells']:
     src = ''.join(cell['source'])
     if cell['cell_type'] == 'markdown':
-        out.append(src); continue
+        out.append(src.replace('](images/', '](nbs/images/')); continue
     lines = src.splitlines()
-    if any(l.strip().startswith('#| hide') for l in lines): continue
+    flags = [l.strip() for l in lines if l.startswith('#|')]
+    if '#| hide' in flags: continue
     code = '\n'.join(l for l in lines if not l.startswith('#|'))
+    texts = [''.join(o.get('text', '')) or ''.join(o.get('data', {}).get('text/plain', '')) for o in cell.get('outputs', [])]
+    if '#| output: asis' in flags:
+        out += [t.strip() for t in texts if t.strip()]; continue
     out.append(f'```python\n{code}\n```')
-    for o in cell.get('outputs', []):
-        text = ''.join(o.get('text', '')) or ''.join(o.get('data', {}).get('text/plain', ''))
-        if text.strip(): out.append('    ' + text.rstrip().replace('\n', '\n    '))
+    out += ['```\n' + t.rstrip() + '\n```' for t in texts if t.strip()]
 (root / 'README.md').write_text('\n\n'.join(out).strip() + '\n')
 print(f"wrote {root / 'README.md'}")

@@ -49,7 +49,8 @@ def test_rank_table(esm_dir, tiny_bert, tmp_path):
         assert abs(row['Score'] - expect) < 1e-4 * abs(expect)
     ranking.to_csv(tmp_path / 'r.csv')
     assert pd.read_csv(tmp_path / 'r.csv')['Task ID'].tolist() == t['Task ID'].tolist()
-    assert '| Task ID' in ranking.to_markdown() or 'Task ID' in ranking.to_markdown()
+    md = ranking.to_markdown().splitlines()
+    assert len(md) == 5 and [c.strip() for c in md[0].strip('|').split('|')] == COLUMNS
     fig = ranking.plot()
     fig.savefig(tmp_path / 'r.png')
     assert (tmp_path / 'r.png').stat().st_size > 1000

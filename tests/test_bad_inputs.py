@@ -106,3 +106,39 @@ def test_nan_embeddings_refused(tiny_bert):
     X = np.ones((4, 32)); X[0, 0] = np.nan
     with pytest.raises(ValueError, match='NaN or Inf'):
         compute_task_ranking(target, tiny_bert, esms=[_esm(tiny_bert, 32)], embeddings=X, progress=False)
+
+
+# --- precomputed inputs, folders and banks (issue 3) ---
+from esm_nb.esm import save_bank, ESMBank
+from esm_nb.rank import rank_embeddings
+
+
+def test_labels_of_other_length(tiny_bert):
+    X = np.random.default_rng(0).normal(size=(6, 32))
+    with pytest.raises(ValueError, match='6 embeddings but 5 labels'):
+        rank_embeddings(X, [0, 1, 0, 1, 0], esms=[_esm(tiny_bert, 32)], model_name=tiny_bert, progress=False)
+
+
+def test_empty_esm_folder(tmp_path, tiny_bert):
+    (tmp_path / 'none').mkdir()
+    with pytest.raises(ESMError, match='holds no ESM folders'):
+        rank_embeddings(np.ones((4, 32)), [0, 1, 0, 1], esm_dir=tmp_path / 'none', model_name=tiny_bert, progress=False)
+
+
+def test_mixed_dimensions_in_one_folder(tmp_path, tiny_bert):
+    _esm(tiny_bert, 32, 'org/d32').save_pretrained(tmp_path / 'esms' / 'a')
+    _esm(tiny_bert, 16, 'org/d16').save_pretrained(tmp_path / 'esms' / 'b')
+    X = np.random.default_rng(1).normal(size=(20, 32))
+    r = rank_embeddings(X, [0, 1] * 10, esm_dir=tmp_path / 'esms', model_name=tiny_bert, progress=False)
+    assert r.to_pandas()['Task ID'].tolist() == ['org/d32']
+    assert r.skipped.values.tolist() == [['b', 'embedding dimension 16, but the target embeddings have 32']]
+
+
+def test_truncated_bank(tmp_path, tiny_bert):
+    f = save_bank([_esm(tiny_bert, 32, 'org/a'), _esm(tiny_bert, 32, 'org/b')], tmp_path / 'bank.safetensors')
+    data = f.read_bytes()
+    for cut in (len(data) // 2, 40):
+        (tmp_path / 'cut.safetensors').write_bytes(data[:cut])
+        with pytest.raises(ESMError, match='not a readable ESM bank'):
+            rank_embeddings(np.ones((4, 32)), [0, 1, 0, 1], banks=tmp_path / 'cut.safetensors', model_name=tiny_bert, progress=False)
+    assert len(ESMBank(f)) == 2

@@ -1,0 +1,64 @@
+"""Embedding throughput: esm_nb's length-sorted dynamic padding vs hf-dataset-selector 0.2.1's pad-to-128, same run.
+
+    python bench/bench_embed.py [--n 1000]
+
+Texts: a seeded mix of real corpus texts of very different lengths — tweets (VADER), Debian fortunes, movie-review
+snippets, BBC News articles and 20 Newsgroups posts — n in all. Model: the packaged
+sentence-transformers/all-MiniLM-L6-v2 (mean pooling). The peer embeds with its own tokenization
+(padding='max_length', max_length=128, batches of 128) and its own get_pooled_output, in its own environment
+(bench/peer_worker.py); esm_nb with `Embedder` (batches of 64). Both run on the same CPU, one after the other.
+Prints texts/s for each, the speed-up, and the largest absolute difference between the two embedding matrices.
+"""
+import argparse, json, subprocess, sys, time
+from pathlib import Path
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / '.cache'
+SOURCES = ['vader_tweets', 'fortunes_en', 'vader_movie_reviews', 'bbc_news', '20newsgroups']
+
+
+def texts(n):
+    from esm_nb.corpora import load_corpus
+    per = -(-n // len(SOURCES))
+    out = [t for s in SOURCES for t in load_corpus(s, 'test', num_examples=per, seed=0).texts][:n]
+    return [out[i] for i in np.random.default_rng(0).permutation(len(out))]
+
+
+def model_dir():
+    "The packaged MiniLM under a path that names it: the peer picks mean pooling from 'sentence-transformers' in the path."
+    from esm_nb.embed import model_path, DEFAULT_MODEL
+    link = CACHE / 'sentence-transformers' / 'all-MiniLM-L6-v2'
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True); link.symlink_to(model_path(DEFAULT_MODEL))
+    return link
+
+
+def main():
+    ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, default=1000); a = ap.parse_args()
+    CACHE.mkdir(exist_ok=True)
+    peer_py = subprocess.run(['bash', str(HERE / 'setup_peer.sh')], capture_output=True, text=True, check=True).stdout.strip()
+    T = texts(a.n)
+    f = CACHE / f'embed_texts_{a.n}.json'; f.write_text(json.dumps(T))
+    from esm_nb.embed import Embedder, DEFAULT_MODEL
+    from transformers import AutoTokenizer
+    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(str(model_dir()))(T, truncation=True, max_length=128)['input_ids']]
+    emb = Embedder(DEFAULT_MODEL, progress=False)
+    emb(T[:64])  # warm-up
+    t0 = time.perf_counter(); X = emb(T); ours_s = time.perf_counter() - t0
+    out = subprocess.run([peer_py, str(HERE / 'peer_worker.py'), 'embed', str(model_dir()), str(f)], capture_output=True, text=True)
+    if out.returncode: raise RuntimeError(out.stderr[-3000:])
+    peer = json.loads(out.stdout.strip().splitlines()[-1])
+    P = np.load(f.with_suffix('.peer.npy'))
+    res = dict(n=a.n, median_tokens=float(np.median(lengths)), share_truncated=float(np.mean(np.array(lengths) == 128)),
+               ours_texts_per_s=a.n / ours_s, peer_texts_per_s=a.n / peer['embed_s'], speedup=peer['embed_s'] / ours_s,
+               max_abs_diff=float(np.abs(X - P).max()))
+    (HERE / 'results_embed.json').write_text(json.dumps(res, indent=1))
+    print(json.dumps(res))
+    print(f"| texts | median tokens | truncated at 128 | peer texts/s | esm_nb texts/s | speed-up | max abs. diff |\n|---|---|---|---|---|---|---|\n"
+          f"| {a.n} | {res['median_tokens']:.0f} | {res['share_truncated']:.0%} | {res['peer_texts_per_s']:.1f} | {res['ours_texts_per_s']:.1f} | "
+          f"{res['speedup']:.2f}× | {res['max_abs_diff']:.1e} |")
+
+
+if __name__ == '__main__':
+    main()

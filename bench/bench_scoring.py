@@ -4,7 +4,7 @@
 
 Target (n texts): d=384 — MiniLM embeddings of n Reuters-R8 test texts (8 classes), computed with esm_nb;
 d=768 — no 768-d encoder is available offline, so Gaussian embeddings with class-dependent means, same labels.
-ESMs: random near-identity linear maps W = I + 0.1·N(0, 1/d), b ~ 0.1·N(0, 1), saved in the published folder
+ESMs: random near-identity linear maps W = I + s·N(0, 1/d), s ~ U(0.05, 2) per ESM, b ~ 0.1·N(0, 1), saved in the published folder
 format (and as one esm_nb bank file). Each scorer runs in its own process, so peak RSS is its own; the peer runs
 its own ESM class and LogME on the same embeddings (bench/peer_worker.py). Prints a Markdown table; writes
 bench/results_scoring.json.
@@ -44,14 +44,15 @@ def zoo(d, k_max):
     "Folders esm_0000… (published format) and, per size, a folder of links to the first k and a bank file."
     import torch
     from esm_nb.esm import ESM, ESMConfig
-    root = CACHE / f'zoo_{d}'
+    root = CACHE / f'zoo2_{d}'
     rng = np.random.default_rng(1000 + d)
     for i in range(k_max):
         p = root / 'all' / f'esm_{i:04d}'
         if (p / 'model.safetensors').exists(): continue
         e = ESM(ESMConfig('bench/random-base', f'esm_{i:04d}', esm_embedding_dim=d, task_split='train', num_examples=1000))
         with torch.no_grad():
-            e.model.weight.copy_(torch.tensor(np.eye(d) + 0.1 * rng.normal(size=(d, d)) / np.sqrt(d)))
+            # spread the strength of the maps so that scores differ by more than float noise
+            e.model.weight.copy_(torch.tensor(np.eye(d) + rng.uniform(0.05, 2) * rng.normal(size=(d, d)) / np.sqrt(d)))
             e.model.bias.copy_(torch.tensor(0.1 * rng.normal(size=d)))
         e.save_pretrained(p)
     return root

@@ -1,0 +1,124 @@
+"""Hub discovery and fetching against a local HTTP server that serves the Hub's endpoints.
+
+huggingface_hub is not mocked: HF_ENDPOINT points at the server (huggingface_hub reads it at import, so the
+constant is set too) and its own HTTP code runs. The cache is a fresh folder per test module."""
+import io, json, pickle, subprocess, sys
+from pathlib import Path
+import numpy as np, pytest, torch
+import huggingface_hub.constants as hf_constants
+from safetensors.torch import save
+from esm_nb.esm import ESM, ESMConfig
+from esm_nb import hub
+from hub_server import HubServer, Repo
+
+BASE = 'google-bert/bert-base-uncased'
+
+
+def esm_files(task, dim=8, n=1000, lang='en', weight=None, cfg=None, seed=0):
+    e = ESM(ESMConfig('bert-base-uncased', task, esm_embedding_dim=dim, num_examples=n, language=lang))
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad(): e.model.weight.copy_(torch.eye(dim) + 0.1 * torch.randn(dim, dim, generator=g))
+    sd = {'model.weight': e.model.weight.detach().clone() if weight is None else weight, 'model.bias': e.model.bias.detach().clone()}
+    config = {**e.config.to_dict(), **(cfg or {})}
+    return {'config.json': json.dumps(config).encode(), 'model.safetensors': save(sd), 'README.md': b'card'}
+
+
+def tags(legacy=False): return ['embedding_space_map', 'BaseLM:bert-base-uncased'] if legacy else ['embedding_space_map', f'base_model:{BASE}']
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    good = esm_files('org/news')
+    repos = {
+        'u/ESM_org__news': Repo(good, tags(), {'language': ['en'], 'datasets': ['org/news']}),
+        'u/ESM_org__reviews': Repo(esm_files('org/reviews', n=50, seed=1), tags(), {'language': 'de', 'datasets': ['org/reviews']}),
+        'old/ESM_legacy': Repo(esm_files('org/legacy', seed=2), tags(legacy=True), {'datasets': ['org/legacy']}),
+        'u/ESM_nulldim': Repo(esm_files('org/nulldim', cfg={'esm_embedding_dim': None}, seed=3), tags()),
+        'u/ESM_ratelimited': Repo(esm_files('org/busy', seed=4), tags(), fail_first=2),
+        'u/ESM_noconfig': Repo({'model.safetensors': good['model.safetensors']}, tags()),
+        'u/ESM_badconfig': Repo(esm_files('org/bad', cfg={'task_id': ''}), tags()),
+        'u/ESM_shapes': Repo(esm_files('org/shapes', weight=torch.zeros(4, 4)), tags()),
+        'u/ESM_nan': Repo(esm_files('org/nan', weight=torch.full((8, 8), float('nan'))), tags()),
+        'u/ESM_pickle': Repo({'config.json': good['config.json'], 'pytorch_model.bin': pickle.dumps({'x': 1})}, tags()),
+        'u/ESM_gone': Repo(good, tags(), missing=True),
+        'u/ESM_slow': Repo(good, tags(), delay=3.0),
+        'other/ESM_for_roberta': Repo(esm_files('org/x'), ['embedding_space_map', 'base_model:FacebookAI/roberta-base']),
+        'u/not-an-esm': Repo(good, [f'base_model:{BASE}']),
+    }
+    srv = HubServer(repos, aliases={'bert-base-uncased': BASE, BASE: BASE})
+    srv.repos[BASE] = Repo({'config.json': b'{}'}, [])
+    cache = tmp_path_factory.mktemp('hf-cache')
+    mp = pytest.MonkeyPatch()
+    mp.setenv('HF_ENDPOINT', srv.url); mp.setenv('HF_HUB_CACHE', str(cache)); mp.setenv('HF_HUB_DOWNLOAD_TIMEOUT', '1')
+    mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
+    mp.setattr(hf_constants, 'HF_HUB_DOWNLOAD_TIMEOUT', 1)
+    yield srv
+    mp.undo(); srv.close()
+
+
+def test_discovery_by_both_tags_and_alias(server):
+    found = hub.find_esms('bert-base-uncased')
+    ids = set(found.repo_id)
+    assert 'u/ESM_org__news' in ids and 'old/ESM_legacy' in ids
+    assert 'other/ESM_for_roberta' not in ids and 'u/not-an-esm' not in ids
+    assert len(ids) == len(found)
+
+
+def test_filters_before_weights(server):
+    before = sum(v for k, v in server.hits.items() if k.endswith('model.safetensors'))
+    assert hub.find_esms('bert-base-uncased', language='de').repo_id.tolist() == ['u/ESM_org__reviews']
+    assert hub.find_esms('bert-base-uncased', task='news').repo_id.tolist() == ['u/ESM_org__news']
+    big = set(hub.find_esms('bert-base-uncased', min_examples=500).repo_id)
+    assert 'u/ESM_org__news' in big and 'u/ESM_org__reviews' not in big
+    assert sum(v for k, v in server.hits.items() if k.endswith('model.safetensors')) == before
+
+
+def test_fetch_skips_every_broken_repo_with_its_reason(server):
+    ids = ['u/ESM_org__news', 'old/ESM_legacy', 'u/ESM_nulldim', 'u/ESM_ratelimited', 'u/ESM_noconfig', 'u/ESM_badconfig',
+           'u/ESM_shapes', 'u/ESM_nan', 'u/ESM_pickle', 'u/ESM_gone', 'u/ESM_slow']
+    esms, skipped = hub.fetch_esms(ids, progress=False)
+    assert [e.config.task_id for e in esms] == ['org/news', 'org/legacy', 'org/nulldim', 'org/busy']
+    assert esms[2].dim == 8
+    why = dict(skipped)
+    assert set(why) == set(ids[4:])
+    assert 'config.json or model.safetensors missing' in why['u/ESM_noconfig']
+    assert "'task_id' must be a non-empty string" in why['u/ESM_badconfig']
+    assert 'config says dimension 8' in why['u/ESM_shapes']
+    assert 'NaN or Inf' in why['u/ESM_nan']
+    assert 'safetensors' in why['u/ESM_pickle'] and not any(k.endswith('.bin') for k in server.hits)
+    assert 'not found (404)' in why['u/ESM_gone']
+    assert why['u/ESM_slow']  # timed out: listed, not fatal
+
+
+def test_fetched_esm_scores_like_the_local_one(server, tmp_path):
+    from esm_nb.logme import logme
+    from esm_nb.rank import rank_embeddings
+    (esm,), _ = hub.fetch_esms(['u/ESM_org__news'], progress=False)
+    X = np.random.default_rng(0).normal(size=(60, 8)); y = np.arange(60) % 3
+    r = rank_embeddings(X, y, model_name='bert-base-uncased', esms=[esm], progress=False)
+    assert abs(r[0]['Score'] - logme(esm.transform(X).astype(np.float64), y)) < 1e-6
+
+
+def test_coverage(server):
+    cov = hub.get_esm_coverage()
+    assert cov[BASE] >= 10 and cov['bert-base-uncased'] == 1 and cov['FacebookAI/roberta-base'] == 1
+
+
+def test_offline_serves_cache_and_names_what_is_missing(server):
+    hub.fetch_esms(['u/ESM_org__news'], progress=False)
+    code = ("from esm_nb import hub; e, s = hub.fetch_esms(['u/ESM_org__news', 'u/ESM_org__reviews'], progress=False); "
+            "print(len(e), s[0][1])")
+    env = {**__import__('os').environ, 'HF_HUB_OFFLINE': '1', 'HF_HUB_CACHE': hf_constants.HF_HUB_CACHE, 'HF_ENDPOINT': server.url}
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    n, reason = out.stdout.strip().split(' ', 1)
+    assert n == '1' and 'not in the local cache' in reason
+
+
+def test_ranking_without_esms_uses_the_hub(server):
+    from esm_nb.rank import rank_embeddings
+    X = np.random.default_rng(1).normal(size=(40, 8)); y = np.arange(40) % 2
+    r = rank_embeddings(X, y, model_name='bert-base-uncased', progress=False)
+    assert {'org/news', 'org/legacy', 'org/busy', 'org/reviews'} <= set(r.to_pandas()['Task ID'])
+    assert {'u/ESM_nan', 'u/ESM_pickle', 'u/ESM_gone'} <= set(r.skipped['ESM'])

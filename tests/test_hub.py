@@ -53,6 +53,8 @@ def server(tmp_path_factory):
     mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setattr(hf_constants, 'HF_HUB_DOWNLOAD_TIMEOUT', 1)
+    # the test command runs offline (HF_HUB_OFFLINE=1); these tests talk to the local server
+    mp.setenv('HF_HUB_OFFLINE', '0'); mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
     yield srv
     mp.undo(); srv.close()
 

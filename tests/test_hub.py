@@ -124,3 +124,20 @@ def test_ranking_without_esms_uses_the_hub(server):
     r = rank_embeddings(X, y, model_name='bert-base-uncased', progress=False)
     assert {'org/news', 'org/legacy', 'org/busy', 'org/reviews'} <= set(r.to_pandas()['Task ID'])
     assert {'u/ESM_nan', 'u/ESM_pickle', 'u/ESM_gone'} <= set(r.skipped['ESM'])
+
+
+def test_publish_then_discover_and_fetch(server, tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_TOKEN', 'hf_test_token')
+    e = ESM(ESMConfig('bert-base-uncased', 'acme/tickets', task_subset='v1', esm_embedding_dim=8, num_examples=300, language='en'))
+    url = e.push_to_hub(private=True)
+    assert url.endswith('/tester/ESM_acme__tickets_v1') and server.repos['tester/ESM_acme__tickets_v1'].private
+    assert set(server.repos['tester/ESM_acme__tickets_v1'].files) == {'config.json', 'model.safetensors', 'README.md'}
+    assert 'tester/ESM_acme__tickets_v1' in set(hub.find_esms('bert-base-uncased', task='tickets').repo_id)
+    (back,), _ = hub.fetch_esms(['tester/ESM_acme__tickets_v1'], progress=False)
+    assert torch.equal(back.model.weight, e.model.weight) and back.config.task_subset == 'v1'
+    for i in range(3):
+        ESM(ESMConfig('bert-base-uncased', f'acme/t{i}', esm_embedding_dim=8)).save_pretrained(tmp_path / 'zoo' / f'e{i}')
+    (tmp_path / 'zoo' / 'broken').mkdir()
+    table = hub.publish_folder(tmp_path / 'zoo', 'acme-org', progress=False)
+    assert table.repo_id.dropna().tolist() == ['acme-org/ESM_acme__t0', 'acme-org/ESM_acme__t1', 'acme-org/ESM_acme__t2']
+    assert table.set_index('folder').loc['broken', 'error'].endswith('no config.json, so this is not an ESM folder.')

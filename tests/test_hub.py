@@ -141,3 +141,16 @@ def test_publish_then_discover_and_fetch(server, tmp_path, monkeypatch):
     table = hub.publish_folder(tmp_path / 'zoo', 'acme-org', progress=False)
     assert table.repo_id.dropna().tolist() == ['acme-org/ESM_acme__t0', 'acme-org/ESM_acme__t1', 'acme-org/ESM_acme__t2']
     assert table.set_index('folder').loc['broken', 'error'].endswith('no config.json, so this is not an ESM folder.')
+
+
+def test_cli_publish_and_rank_from_the_hub(server, tmp_path, monkeypatch, capsys):
+    from esm_nb.cli import main
+    monkeypatch.setenv('HF_TOKEN', 'hf_test_token')
+    ESM(ESMConfig('bert-base-uncased', 'cli/one', esm_embedding_dim=8)).save_pretrained(tmp_path / 'zoo' / 'one')
+    assert main(['publish', str(tmp_path / 'zoo'), '--namespace', 'cli-org']) == 0
+    assert 'cli-org/ESM_cli__one' in server.repos
+    X = np.random.default_rng(2).normal(size=(30, 8)); np.save(tmp_path / 'X.npy', X); np.save(tmp_path / 'y.npy', np.arange(30) % 2)
+    assert main(['rank', '--embeddings', str(tmp_path / 'X.npy'), '--labels', str(tmp_path / 'y.npy'), '--model', 'bert-base-uncased',
+                 '--hub', '--csv', str(tmp_path / 'r.csv')]) == 0
+    import pandas as pd
+    assert 'cli/one' in set(pd.read_csv(tmp_path / 'r.csv')['Task ID'])

@@ -23,8 +23,12 @@ if ! ls "$data"/vaderSentiment-3.3.2.tar.gz >/dev/null 2>&1; then
   mkdir -p "$data"
   python -m pip download -q --no-deps --no-binary :all: vaderSentiment==3.3.2 -d "$data"
 fi
-if [ ! -d /usr/share/games/fortunes/de ]; then
+# Debian packages: the fortune corpora, and Chromium for the browser test (Playwright drives it; it downloads no browser).
+need=""
+[ -d /usr/share/games/fortunes/de ] || need="$need fortunes fortunes-de"
+[ -x /usr/bin/chromium ] || need="$need chromium"
+if [ -n "$need" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  ($SUDO apt-get install -y -q fortunes fortunes-de >/dev/null 2>&1) || \
-    ($SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q fortunes fortunes-de >/dev/null)
+  ($SUDO apt-get install -y -q $need >/dev/null 2>&1) || \
+    ($SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q $need >/dev/null)
 fi

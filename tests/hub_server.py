@@ -46,6 +46,15 @@ class HubServer:
                     return self.send(200, json.dumps(out).encode(), {'Content-Type': 'application/json'})
                 if path == '/api/whoami-v2':
                     return self.send(200, json.dumps({'name': hub.user, 'type': 'user'}).encode(), {'Content-Type': 'application/json'})
+                if path.startswith('/api/models/') and '/tree/' in path:
+                    # list a folder of a repo (transformers asks for optional folders, e.g. additional_chat_templates)
+                    name, rest = path[len('/api/models/'):].split('/tree/', 1)
+                    folder = rest.split('/', 1)[1] if '/' in rest else ''
+                    repo = hub.repos.get(hub.aliases.get(name, name))
+                    if repo is None: return self.send(404, b'{}', {'X-Error-Code': 'RepoNotFound'})
+                    entries = [dict(type='file', path=f, size=len(b), oid=hashlib.sha1(b).hexdigest())
+                               for f, b in repo.files.items() if f.startswith(folder + '/') or not folder]
+                    return self.send(200, json.dumps(entries).encode(), {'Content-Type': 'application/json'})
                 if path.startswith('/api/models/'):
                     name = path[len('/api/models/'):].split('/revision/')[0]
                     name = hub.aliases.get(name, name)

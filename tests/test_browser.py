@@ -38,7 +38,7 @@ def voila(tmp_path):
                              '--show_tracebacks=True'], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     url = f'http://127.0.0.1:{port}/'
     for _ in range(120):
-        try: urllib.request.urlopen(url, timeout=2); break
+        try: urllib.request.urlopen(url + 'voila/files/ready', timeout=2); break  # not '/': that would start a kernel
         except urllib.error.HTTPError: break  # it answers: it is up
         except Exception:
             if proc.poll() is not None: break

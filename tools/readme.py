@@ -22,7 +22,7 @@ out = []
 for cell in nb['cells']:
     src = ''.join(cell['source'])
     if cell['cell_type'] == 'markdown':
-        out.append(src.replace('](images/', '](nbs/images/')); continue
+        out.append(src.replace('](images/', '](nbs/images/').replace('](../', '](')); continue
     lines = src.splitlines()
     flags = [l.strip() for l in lines if l.startswith('#|')]
     if '#| hide' in flags: continue

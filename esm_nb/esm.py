@@ -6,18 +6,19 @@ Docs: https://esm-nb.github.io/esm_nb/esm.html.md"""
 
 # %% ../nbs/03_esm.ipynb #b31d0640
 from __future__ import annotations
-import json, math
+import json, math, tempfile, time
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'LEGACY_KEYS', 'BANK_FORMAT', 'ESMError', 'ESMConfig', 'ESM', 'esm_mse', 'fit_adamw',
-           'fit_ridge', 'fit_esm', 'model_card', 'load_weights', 'esm_folders', 'iter_esm_folder', 'load_esm_folder',
-           'save_bank', 'ESMBank']
+           'fit_ridge', 'fit_esm', 'model_card', 'load_weights', 'with_hub_retry', 'esm_folders', 'iter_esm_folder',
+           'load_esm_folder', 'save_bank', 'ESMBank']
 
 # %% ../nbs/03_esm.ipynb #ed46e78a
 ESM_VERSION = '0.2.0'
@@ -357,6 +358,33 @@ def _from_pretrained(cls, path_or_repo: str | Path, revision: str | None = None,
     esm.source = str(path_or_repo)
     return esm.eval()
 ESM.from_pretrained = classmethod(_from_pretrained)
+
+# %% ../nbs/03_esm.ipynb #4d4a2cbf
+def with_hub_retry(fn, *args, retries: int = 4, backoff: float = 0.5, **kwargs):
+    "Call `fn`, retrying the Hub's rate limits (429) and server errors (5xx) with exponential back-off."
+    from huggingface_hub.errors import HfHubHTTPError
+    for attempt in range(retries + 1):
+        try: return fn(*args, **kwargs)
+        except HfHubHTTPError as e:
+            status = getattr(getattr(e, 'response', None), 'status_code', None)
+            if status not in (429, 500, 502, 503, 504) or attempt == retries: raise
+            time.sleep(backoff * 2 ** attempt)
+
+@patch
+def push_to_hub(self: ESM, repo_id: str | None = None, # default: '<user>/' + the config's repo name
+                *, private: bool = False, token: str | None = None, commit_message: str | None = None,
+                api=None, # a `huggingface_hub.HfApi`; default: one with `token`
+               ) -> str:
+    "Create the Hub repo if needed and upload the ESM's folder (config, weights, model card); return the repo URL."
+    from huggingface_hub import HfApi
+    api = api or HfApi(token=token)
+    repo_id = repo_id or f"{api.whoami()['name']}/{self.config.repo_name}"
+    url = with_hub_retry(api.create_repo, repo_id, private=private, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        self.save_pretrained(d)
+        message = commit_message or f"Add ESM for {self.config.name}"
+        with_hub_retry(api.upload_folder, folder_path=d, repo_id=repo_id, commit_message=message)
+    return str(url)
 
 # %% ../nbs/03_esm.ipynb #c4b1571d
 def esm_folders(folder: str | Path) -> list[Path]:

@@ -6,18 +6,17 @@ Docs: https://esm-nb.github.io/esm_nb/hub.html.md"""
 
 # %% ../nbs/09_hub.ipynb #2582a846
 from __future__ import annotations
-import json, time
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, EntryNotFoundError
-from .esm import ESM, ESMConfig, ESMError
+from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, EntryNotFoundError
+from .esm import ESM, ESMConfig, ESMError, with_hub_retry
 
 # %% auto #0
-__all__ = ['ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'fetch_esms', 'get_esm_coverage', 'push_to_hub',
-           'publish_folder']
+__all__ = ['ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'fetch_esms', 'get_esm_coverage', 'publish_folder']
 
 # %% ../nbs/09_hub.ipynb #26e34c00
 ESM_TAG = 'embedding_space_map'
@@ -27,15 +26,6 @@ def resolve_model_id(model_name: str, api: HfApi | None = None) -> str:
     if Path(model_name).is_dir(): return model_name
     try: return (api or HfApi()).model_info(model_name).id
     except Exception: return model_name
-
-def _with_retry(fn, *args, retries: int = 4, backoff: float = 0.5, **kwargs):
-    "Call `fn`, retrying rate limits (429) and server errors (5xx) with exponential back-off."
-    for attempt in range(retries + 1):
-        try: return fn(*args, **kwargs)
-        except HfHubHTTPError as e:
-            status = getattr(getattr(e, 'response', None), 'status_code', None)
-            if status not in (429, 500, 502, 503, 504) or attempt == retries: raise
-            time.sleep(backoff * 2 ** attempt)
 
 # %% ../nbs/09_hub.ipynb #7aae32ea
 def find_esms(model_name: str, # base model, as given or resolved
@@ -49,7 +39,7 @@ def find_esms(model_name: str, # base model, as given or resolved
     resolved = resolve_model_id(model_name, api)
     seen, rows = set(), []
     for tag in dict.fromkeys([f'base_model:{resolved}', f'BaseLM:{model_name}', f'BaseLM:{resolved}']):
-        for m in _with_retry(lambda: list(api.list_models(filter=[ESM_TAG, tag], expand=['cardData', 'tags'], limit=limit))):
+        for m in with_hub_retry(lambda: list(api.list_models(filter=[ESM_TAG, tag], expand=['cardData', 'tags'], limit=limit))):
             if m.id in seen: continue
             seen.add(m.id)
             card = m.card_data.to_dict() if hasattr(m.card_data, 'to_dict') else dict(m.card_data or {})
@@ -68,7 +58,7 @@ def find_esms(model_name: str, # base model, as given or resolved
 def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMConfig | None]:
     "The config of each repo (None where it is missing or invalid), downloading only `config.json`."
     def one(r):
-        try: return ESMConfig.from_dict(json.loads(Path(_with_retry(hf_hub_download, r, 'config.json')).read_text())).validate()
+        try: return ESMConfig.from_dict(json.loads(Path(with_hub_retry(hf_hub_download, r, 'config.json')).read_text())).validate()
         except Exception: return None
     with ThreadPoolExecutor(max_workers) as ex: return dict(zip(repo_ids, ex.map(one, repo_ids)))
 
@@ -85,7 +75,7 @@ def _reason(repo_id: str, e: Exception) -> str:
 def fetch_esms(repo_ids: list[str], max_workers: int = 8, progress: bool = True) -> tuple[list[ESM], list[tuple[str, str]]]:
     "Download and load ESMs in parallel; return `(esms, [(repo_id, reason), ...])` in the order given."
     def one(r):
-        try: return _with_retry(ESM.from_pretrained, r)
+        try: return with_hub_retry(ESM.from_pretrained, r)
         except Exception as e: return _reason(r, e)
     with ThreadPoolExecutor(max_workers) as ex:
         results = list(tqdm(ex.map(one, repo_ids), total=len(repo_ids), desc='Fetching ESMs', unit='ESM', disable=not progress, leave=False))
@@ -95,27 +85,13 @@ def fetch_esms(repo_ids: list[str], max_workers: int = 8, progress: bool = True)
 def get_esm_coverage(api: HfApi | None = None) -> pd.Series:
     "Number of published ESMs per base model, most covered first."
     counts = {}
-    for m in _with_retry(lambda: list((api or HfApi()).list_models(filter=ESM_TAG, expand=['tags']))):
+    for m in with_hub_retry(lambda: list((api or HfApi()).list_models(filter=ESM_TAG, expand=['tags']))):
         bases = [t.split(':', 1)[1] for t in (m.tags or []) if t.startswith('base_model:')] or \
                 [t.split(':', 1)[1] for t in (m.tags or []) if t.startswith('BaseLM:')] or ['(unknown)']
         for b in dict.fromkeys(bases): counts[b] = counts.get(b, 0) + 1
     return pd.Series(counts, name='ESMs', dtype=int).sort_values(ascending=False, kind='stable')
 
 # %% ../nbs/09_hub.ipynb #37285792
-import tempfile
-
-def push_to_hub(esm: ESM, repo_id: str | None = None, # default: '<user>/' + the config's repo name
-                private: bool = False, token: str | None = None, commit_message: str | None = None, api: HfApi | None = None) -> str:
-    "Create the repo if needed and upload the ESM's folder; return the repo URL."
-    api = api or HfApi(token=token)
-    repo_id = repo_id or f"{api.whoami()['name']}/{esm.config.repo_name}"
-    url = _with_retry(api.create_repo, repo_id, private=private, exist_ok=True)
-    with tempfile.TemporaryDirectory() as d:
-        esm.save_pretrained(d)
-        _with_retry(api.upload_folder, folder_path=d, repo_id=repo_id, commit_message=commit_message or f"Add ESM for {esm.config.name}")
-    return str(url)
-ESM.push_to_hub = push_to_hub
-
 def publish_folder(folder: str | Path, namespace: str | None = None, # user or organisation; default: the token's user
                    private: bool = False, token: str | None = None, max_workers: int = 4, progress: bool = True) -> pd.DataFrame:
     "Publish every ESM in `folder`; a table of repo ids with their URL or the error."
@@ -127,7 +103,7 @@ def publish_folder(folder: str | Path, namespace: str | None = None, # user or o
         name, e = item
         if not isinstance(e, ESM): return dict(folder=name, repo_id=None, url=None, error=e)
         rid = f"{namespace}/{e.config.repo_name}"
-        try: return dict(folder=name, repo_id=rid, url=push_to_hub(e, rid, private, api=api), error=None)
+        try: return dict(folder=name, repo_id=rid, url=e.push_to_hub(rid, private=private, api=api), error=None)
         except Exception as err: return dict(folder=name, repo_id=rid, url=None, error=f"{type(err).__name__}: {err}")
     with ThreadPoolExecutor(max_workers) as ex:
         rows = list(tqdm(ex.map(one, items), total=len(items), desc='Publishing ESMs', disable=not progress, leave=False))

@@ -15,7 +15,8 @@ from .embed import DEFAULT_MODEL, Embedder
 from .rank import TaskRanking, compute_task_ranking
 
 # %% auto #0
-__all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'parse_measured', 'TaskSelector']
+__all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'IPYWIDGETS_MAJOR', 'UPLOAD_HINT', 'parse_measured', 'with_tooltip',
+           'with_titles', 'uploaded_files', 'TaskSelector']
 
 # %% ../nbs/13_widget.ipynb #96f6a5f7
 NONE = '(none)'
@@ -44,6 +45,34 @@ def parse_measured(text: str) -> pd.Series:
     if not rows: raise ValueError("No measured results given: enter one 'task, value' line per task.")
     return pd.Series(dict(rows), dtype=float)
 
+# %% ../nbs/13_widget.ipynb #9552fc21
+IPYWIDGETS_MAJOR = int(W.__version__.split('.')[0])
+UPLOAD_HINT = ("Colab drops uploads of about 1 MB or more without a word (and Jupyter refuses them above about 10 MB): "
+               "for a larger file, type its path below — copy it to the runtime first, e.g. from Google Drive — "
+               "or read it into a DataFrame and pick that.")
+
+def with_tooltip(w: W.Widget, text: str) -> W.Widget:
+    "Give `w` a hover hint, on ipywidgets 7 or 8."
+    w.set_trait('tooltip' if w.has_trait('tooltip') else 'description_tooltip', text)
+    return w
+
+def with_titles(container: W.Widget, *titles: str) -> W.Widget:
+    "Title the sections of an `Accordion` or `Tab`, on ipywidgets 7 or 8."
+    for i, t in enumerate(titles): container.set_title(i, t)
+    return container
+
+def uploaded_files(upload: W.FileUpload) -> list[tuple[str, bytes]]:
+    "The files of a `FileUpload` as `(name, content)` pairs, on ipywidgets 7 or 8; an upload that arrived cut short is an error."
+    value = upload.value
+    files = [(f['metadata'], f['content']) for f in value.values()] if isinstance(value, dict) else [(f, f['content']) for f in value or ()]
+    out = []
+    for meta, content in files:
+        content = bytes(content)
+        if meta.get('size') not in (None, len(content)):
+            raise ValueError(f"The upload of {meta['name']!r} arrived incomplete ({len(content):,} of {meta['size']:,} bytes). {UPLOAD_HINT}")
+        out.append((meta['name'], content))
+    return out
+
 # %% ../nbs/13_widget.ipynb #1ded10ae
 class TaskSelector:
     "Notebook widget: choose target data and ESMs, run the ESM-LogME ranking, tick tasks (`selected`), plot."
@@ -60,18 +89,20 @@ class TaskSelector:
         # --- target data
         self.data_source = W.ToggleButtons(options=DATA_SOURCES, description='From')
         self.frame_picker = W.Dropdown(description='DataFrame', options=[])
-        self.refresh_button = W.Button(description='↻ refresh', layout=W.Layout(width='90px'), tooltip='look for DataFrames in the notebook again')
+        self.refresh_button = with_tooltip(W.Button(description='↻ refresh', layout=W.Layout(width='90px')), 'look for DataFrames in the notebook again')
         self.upload = W.FileUpload(accept=','.join(READERS), multiple=False, description='Upload')
+        self.upload_hint = W.HTML(f'<span style="color:#666;font-size:90%">{html.escape(UPLOAD_HINT)}</span>',
+                                  layout=W.Layout(max_width='640px'))
         self.path = W.Text(description='or path', placeholder='data/train.csv', layout=W.Layout(width='420px'))
         self.hub_name = W.Text(description='Dataset', placeholder='stanfordnlp/imdb')
         self.hub_subset = W.Text(description='Subset', placeholder='(default)')
         self.hub_split = W.Text(description='Split', value='train')
         self.load_button = W.Button(description='Load data', icon='table')
         self.text_column = W.Dropdown(description='Text', options=[])
-        self.text_column2 = W.Dropdown(description='2nd text', options=[NONE], tooltip='for text-pair tasks')
+        self.text_column2 = with_tooltip(W.Dropdown(description='2nd text', options=[NONE]), 'for text-pair tasks')
         self.label_column = W.Dropdown(description='Label', options=[])
         self.regression = W.Checkbox(description='regression (numeric labels)', value=False, indent=False)
-        self.num_examples = W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7, tooltip='0: all rows')
+        self.num_examples = with_tooltip(W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7), '0: all rows')
         self.seed = W.IntText(description='Seed', value=42)
         self.model = W.Combobox(description='Base model', value=str(model_name), ensure_option=False,
                                 options=[DEFAULT_MODEL, 'bert-base-multilingual-uncased'], layout=W.Layout(width='480px'))
@@ -93,12 +124,13 @@ class TaskSelector:
         self.clear_button = W.Button(description='untick all', layout=W.Layout(width='100px'))
         self.table = W.VBox([], layout=W.Layout(width='100%'))
         self.top_k = W.IntSlider(description='Bars', value=15, min=3, max=50)
-        self.plot_out = W.Output()
+        self.chart = W.Image(format='png')
         self.measured_text = W.Textarea(placeholder='task, value — one line per task (e.g. ag_news, 0.91)', layout=W.Layout(width='420px', height='110px'))
-        self.measured_kind = W.ToggleButtons(options=['score', 'gain'], description='Values are', tooltip='score after intermediate fine-tuning, or gain over none')
+        self.measured_kind = with_tooltip(W.ToggleButtons(options=['score', 'gain'], description='Values are'),
+                                          'score after intermediate fine-tuning, or gain over none')
         self.baseline = W.Text(description='No-interm. score', placeholder='optional, for scores')
         self.measured_button = W.Button(description='Plot predicted vs measured', layout=W.Layout(width='230px'))
-        self.transfer_out = W.Output()
+        self.transfer_chart = W.Image(format='png')
         # --- wiring
         self.data_source.observe(lambda _: self._guard(self._show_source), 'value')
         self.frame_picker.observe(lambda _: self._guard(self._pick_frame), 'value')
@@ -122,16 +154,14 @@ class TaskSelector:
         esms = W.VBox([self.esm_source, self.esm_box])
         results = W.VBox([W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button]), self.table])
         measured = W.VBox([W.HTML('Paste measured transfer results to compare them with the ranking:'),
-                           self.measured_text, self.measured_kind, self.baseline, self.measured_button, self.transfer_out])
-        self.tabs = W.Tab(children=[results, W.VBox([self.top_k, self.plot_out]), measured])
-        for i, t in enumerate(['Ranking', 'Chart', 'Measured results']): self.tabs.set_title(i, t)
+                           self.measured_text, self.measured_kind, self.baseline, self.measured_button, self.transfer_chart])
+        self.tabs = with_titles(W.Tab(children=[results, W.VBox([self.top_k, self.chart]), measured]), 'Ranking', 'Chart', 'Measured results')
         self.widget = W.VBox([W.HTML('<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?'),
-                              W.Accordion(children=[data], titles=('1. Target data',), selected_index=0),
-                              W.Accordion(children=[esms], titles=('2. Intermediate-task ESMs',), selected_index=0),
+                              with_titles(W.Accordion(children=[data], selected_index=0), '1. Target data'),
+                              with_titles(W.Accordion(children=[esms], selected_index=0), '2. Intermediate-task ESMs'),
                               W.HBox([self.run_button, self.progress, self.stage]), self.status, self.tabs])
         self.refresh_frames(); self._show_source(); self._show_esm_source()
 
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
@@ -164,7 +194,7 @@ class TaskSelector:
     def _show_source(self):
         src = self.data_source.value
         self.source_box.children = {'DataFrame': [W.HBox([self.frame_picker, self.refresh_button])],
-                                    'File': [W.HBox([self.upload]), W.HBox([self.path, self.load_button])],
+                                    'File': [W.HBox([self.upload]), self.upload_hint, W.HBox([self.path, self.load_button])],
                                     'Hub dataset': [W.HBox([self.hub_name, self.hub_subset, self.hub_split]), self.load_button]}[src]
         if src == 'DataFrame': self._pick_frame()
 
@@ -174,12 +204,13 @@ class TaskSelector:
         self._set_frame(self._frames[name], name)
 
     def _load_upload(self):
-        if not self.upload.value: return
-        f = self.upload.value[0]
-        suffix = Path(f['name']).suffix.lower()
-        if suffix not in READERS: raise ValueError(f"Cannot read {f['name']!r}: upload one of {sorted(READERS)}.")
-        tmp = Path(tempfile.mkdtemp())/f['name']; tmp.write_bytes(bytes(f['content']))
-        self._set_frame(read_table(tmp), Path(f['name']).stem)
+        files = uploaded_files(self.upload)
+        if not files: return
+        name, content = files[-1]
+        if Path(name).suffix.lower() not in READERS: raise ValueError(f"Cannot read {name!r}: upload one of {sorted(READERS)}.")
+        tmp = Path(tempfile.mkdtemp())/name
+        tmp.write_bytes(content)
+        self._set_frame(read_table(tmp), Path(name).stem)
 
     def load_data(self):
         "Load the file path or Hub dataset named in the widget."
@@ -332,7 +363,7 @@ class TaskSelector:
         heads = []
         for col, label in [('Rank', 'Rank'), ('Task', 'Task'), ('Num Examples', 'Examples'), ('Score', 'Score')]:
             arrow = (' ▲' if self._sort[1] else ' ▼') if self._sort[0] == col else ''
-            b = W.Button(description=label + arrow, layout=W.Layout(width='auto'), tooltip=f'sort by {label}')
+            b = with_tooltip(W.Button(description=label + arrow, layout=W.Layout(width='auto')), f'sort by {label}')
             b.on_click(lambda _, c=col: self.sort_by(c)); heads.append(b)
         items = [W.HTML('<b>pick</b>')] + heads
         for _, r in page.iterrows():
@@ -350,17 +381,17 @@ class TaskSelector:
         return t[[l in self._ticked for l in self.ranking.labels]].reset_index(drop=True)
 
     # ---- plots ----
-    def _show(self, out: W.Output, fig):
-        "Show a figure as a PNG (whatever the matplotlib backend: with Agg a figure object would only print its size)."
+    def _show(self, image: W.Image, fig):
+        "Show a figure as PNG bytes in an `Image` widget (any matplotlib backend, any front end)."
         import matplotlib.pyplot as plt
-        from IPython.display import display, Image
-        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100); plt.close(fig)
-        out.clear_output(wait=True)
-        with out: display(Image(data=buf.getvalue(), format='png'))
+        buf = io.BytesIO()
+        fig.savefig(buf, format='png', dpi=100)
+        plt.close(fig)
+        image.value = buf.getvalue()
 
     def _draw_bars(self):
         if self.ranking is None or not len(self.ranking): return
-        self._show(self.plot_out, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
+        self._show(self.chart, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
 
     def plot_measured(self, measured=None, kind: str | None = None, baseline: float | None = None):
         "Scatter of predicted score vs measured result (`measured`: task → value; default: the text box)."
@@ -372,5 +403,5 @@ class TaskSelector:
             try: baseline = float(self.baseline.value)
             except ValueError: raise ValueError(f"The no-intermediate score {self.baseline.value!r} is not a number.")
         fig = plot_transfer(self.ranking, measured, kind=kind, baseline=baseline)
-        self._show(self.transfer_out, fig)
+        self._show(self.transfer_chart, fig)
         return fig

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/corpora.html.md"""
 
 # %% ../nbs/05_corpora.ipynb #354bc911
 from __future__ import annotations
-import importlib.util, io, math, os, tarfile, warnings
+import hashlib, importlib.util, io, math, os, re, tarfile, urllib.parse, urllib.request, warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,8 +14,9 @@ import numpy as np, pandas as pd
 from .data import TaskDataset
 
 # %% auto #0
-__all__ = ['SETUP_HINT', 'FORTUNES_DIR', 'VADER_FILES', 'CORPORA', 'package_dir', 'data_dir', 'read_orange', 'read_vader',
-           'read_fortunes', 'read_bbc', 'Corpus', 'load_corpus', 'list_corpora']
+__all__ = ['SETUP_HINT', 'FORTUNES_DIR', 'VADER_SDIST', 'VADER_SHA256', 'VADER_FILES', 'CORPORA', 'package_dir', 'data_dir',
+           'read_orange', 'fetch_vader', 'read_vader', 'read_fortunes', 'read_bbc', 'Corpus', 'load_corpus',
+           'list_corpora']
 
 # %% ../nbs/05_corpora.ipynb #99682756
 SETUP_HINT = "Run `bash tools/setup.sh` (or see the README) to install the offline corpora."
@@ -41,15 +42,33 @@ def read_orange(name: str) -> pd.DataFrame:
     if not f.exists(): raise FileNotFoundError(f"{f} is missing. {SETUP_HINT}")
     return pd.read_csv(f, sep='\t', skiprows=[1, 2], dtype=str, keep_default_na=False)
 
+VADER_SDIST, VADER_SHA256 = 'vaderSentiment-3.3.2.tar.gz', '5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9'
+
+def fetch_vader(index_url: str = 'https://pypi.org/simple/vadersentiment/') -> Path:
+    "vaderSentiment's source archive from PyPI (its ground-truth files are inside), downloaded into `data_dir()` once and checked."
+    archive = data_dir()/VADER_SDIST
+    if archive.exists(): return archive
+    try:
+        index = urllib.request.urlopen(index_url, timeout=60).read().decode()
+        link = re.search(r'href="([^"#]+/' + re.escape(VADER_SDIST) + '[^"]*)"', index)
+        if link is None: raise FileNotFoundError(f"{index_url} does not list {VADER_SDIST}")
+        data = urllib.request.urlopen(urllib.parse.urljoin(index_url, link.group(1)), timeout=300).read()
+    except OSError as e:
+        raise FileNotFoundError(f"{archive} is missing and could not be downloaded from PyPI ({e}). {SETUP_HINT}") from e
+    if hashlib.sha256(data).hexdigest() != VADER_SHA256:
+        raise ValueError(f"The {VADER_SDIST} downloaded from {index_url} is not the published file (SHA-256 differs); not used.")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    part = archive.with_name(archive.name + '.part')
+    part.write_bytes(data); part.replace(archive)
+    return archive
+
 VADER_FILES = {'tweets': 'tweets', 'movie_reviews': 'movieReviewSnippets', 'amazon_reviews': 'amazonReviewSnippets',
                'nyt_editorials': 'nytEditorialSnippets'}
 
 @lru_cache(maxsize=None)
 def read_vader(subset: str) -> pd.DataFrame:
     "One VADER ground-truth file: id, mean human sentiment rating in [-4, 4], text."
-    archive = data_dir()/'vaderSentiment-3.3.2.tar.gz'
-    if not archive.exists(): raise FileNotFoundError(f"{archive} is missing. {SETUP_HINT}")
-    with tarfile.open(archive) as outer:
+    with tarfile.open(fetch_vader()) as outer:
         inner = outer.extractfile('vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz').read()
     with tarfile.open(fileobj=io.BytesIO(inner)) as t:
         raw = t.extractfile(f'hutto_ICWSM_2014/{VADER_FILES[subset]}_GroundTruth.txt').read().decode('utf-8', 'replace')

@@ -17,8 +17,8 @@ from .finetune import build_esm
 from .rank import compute_task_ranking, TaskRanking
 
 # %% auto #0
-__all__ = ['ZOO_DIR', 'DEMO_TARGET', 'ZOO_TASKS', 'ZOO_BUDGET', 'bundled_zoo_dir', 'load_bundled_zoo', 'zoo_folder_name',
-           'build_zoo', 'run_demo']
+__all__ = ['ZOO_DIR', 'DEMO_TARGET', 'ZOO_TASKS', 'ZOO_BUDGET', 'MEASURED_DIR', 'bundled_zoo_dir', 'load_bundled_zoo',
+           'zoo_folder_name', 'build_zoo', 'measured_transfer_results', 'run_demo']
 
 # %% ../nbs/07_zoo.ipynb #bea458b7
 ZOO_DIR = Path(esm_nb.__file__).parent/'esms'
@@ -62,6 +62,14 @@ def build_zoo(out_dir: str | Path = ZOO_DIR, # where the ESM folders go
         esm.save_pretrained(folder)
         log(f"{name}: built in {time.time() - t0:.0f}s, MSE {esm.config.esm_mse:.3g}")
     return folders
+
+# %% ../nbs/07_zoo.ipynb #c5c57a49
+MEASURED_DIR = Path(esm_nb.__file__).parent/'measured'
+
+def measured_transfer_results() -> 'pd.DataFrame':
+    "The transfer experiment's measured results: target, source (a corpus name, or 'no_intermediate'), metric, score, gain."
+    import pandas as pd
+    return pd.read_csv(MEASURED_DIR/'transfer_results.csv')
 
 # %% ../nbs/07_zoo.ipynb #cb4ee1bf
 def run_demo(out_dir: str | Path = 'demo_out', # where ranking.csv and ranking.png go

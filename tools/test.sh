@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 . "${ESM_NB_VENV:-.venv}/bin/activate"
+# A second environment pinned to Google Colab's preinstalled packages (tools/colab/): the tests install esm_nb into it
+# the way a Colab user does and fail if that would change any of them; the tutorials run there, install cell included.
+python tools/colab_env.py build
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
 if git rev-parse --git-dir >/dev/null 2>&1; then
   # the library must be what the notebooks export, and the notebooks must be clean

@@ -77,7 +77,7 @@ def changed_since_build() -> list[str]:
     "Colab packages in .venv-colab whose installed version is no longer Colab's (after a real install)."
     colab = colab_versions()
     installed = {canon(p['name']): p['version'] for p in json.loads(pip('list', '--format=json', capture=True))}
-    return sorted(f"{n} {colab[n]} -> {v}" for n, v in installed.items() if n in colab and v != colab[n] and n != 'torch')
+    return sorted(f"{n} {colab[n]} -> {v}" for n, v in installed.items() if n in colab and v != colab[n] and n not in ('torch', 'pip', 'setuptools', 'wheel'))
 
 if __name__ == '__main__':
     cmd = sys.argv[1] if len(sys.argv) > 1 else 'check'

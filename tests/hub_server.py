@@ -1,4 +1,4 @@
-"A local stand-in for the Hugging Face Hub's endpoints: model listing, model info, file resolve, whoami, repo creation, upload."
+"A local stand-in for the Hugging Face Hub's endpoints: model and dataset listing/info/tree/resolve, whoami, repo creation, upload."
 import base64, hashlib, json, re, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from urllib.parse import urlparse, parse_qs, unquote
@@ -10,9 +10,23 @@ class Repo:
         self.fail_first, self.delay, self.missing = fail_first, delay, missing
         self.sha = hashlib.sha1(json.dumps(sorted(self.files)).encode()).hexdigest()
 
+    def entries(self, folder='', recursive=True):
+        "Tree entries under `folder`: files and the folders that hold them (only the first level unless `recursive`)."
+        out, prefix = {}, folder.strip('/') + '/' if folder.strip('/') else ''
+        for f, body in sorted(self.files.items()):
+            if not f.startswith(prefix): continue
+            parts = f[len(prefix):].split('/')
+            for i in range(1, len(parts) if recursive else min(len(parts), 2)):
+                d = prefix + '/'.join(parts[:i])
+                out[d] = dict(type='directory', path=d, size=0, oid=hashlib.sha1(d.encode()).hexdigest())
+            if recursive or len(parts) == 1:
+                out[f] = dict(type='file', path=f, size=len(body), oid=hashlib.sha1(body).hexdigest())
+        return list(out.values())
+
 
 class HubServer:
-    "Serve `repos` (repo_id -> Repo) and `aliases` (name -> canonical id) on 127.0.0.1; count requests per path."
+    """Serve `repos` (model id -> Repo), `datasets` (dataset id -> Repo) and `aliases` (old name -> canonical id, for
+    both kinds) on 127.0.0.1; count requests per path in `hits`."""
     user = 'tester'
 
     def tags_from_card(self, card: str) -> list:
@@ -23,9 +37,20 @@ class HubServer:
         if base: tags.append('base_model:' + self.aliases.get(base.group(1), base.group(1)))
         return tags
 
-    def __init__(self, repos, aliases=None):
-        self.repos, self.aliases, self.hits = repos, aliases or {}, {}
+    def find(self, kind, name):
+        "(canonical id, Repo or None) for a 'models' or 'datasets' name."
+        name = self.aliases.get(name, name)
+        return name, (self.repos if kind == 'models' else self.datasets).get(name)
+
+    def add_dataset(self, repo_id, files, **kw) -> Repo:
+        "Serve `files` (path -> bytes) as dataset repo `repo_id`; `kw` as for `Repo`."
+        self.datasets[repo_id] = Repo(files, **kw)
+        return self.datasets[repo_id]
+
+    def __init__(self, repos, aliases=None, datasets=None):
+        self.repos, self.datasets, self.aliases, self.hits = repos, datasets or {}, aliases or {}, {}
         hub = self
+        js = {'Content-Type': 'application/json'}
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a): pass
@@ -36,41 +61,47 @@ class HubServer:
                 self.send_header('Content-Length', str(len(body))); self.end_headers()
                 if self.command != 'HEAD': self.wfile.write(body)
 
+            def json(self, obj): return self.send(200, json.dumps(obj).encode(), js)
+            def not_found(self, code='RepoNotFound'): return self.send(404, b'{}', {'X-Error-Code': code})
+
+            def at(self, kind, name, rev):
+                "The repo `name` at revision `rev`, or None after answering 404."
+                name, repo = hub.find(kind, name)
+                if repo is None: return self.not_found()
+                if rev not in (None, 'main', repo.sha): return self.not_found('RevisionNotFound')
+                return repo
+
             def do_GET(self):
-                url = urlparse(self.path); path = unquote(url.path)
+                # routes match the raw path: huggingface_hub quotes a revision such as refs/pr/1 into one segment
+                url = urlparse(self.path); path, q = unquote(url.path), parse_qs(url.query)
                 hub.hits[path] = hub.hits.get(path, 0) + 1
-                if path == '/api/models':
-                    tags = parse_qs(url.query).get('filter', [])
-                    out = [dict(id=r, modelId=r, sha=repo.sha, tags=repo.tags, cardData=repo.card)
-                           for r, repo in hub.repos.items() if all(t in repo.tags for t in tags)]
-                    return self.send(200, json.dumps(out).encode(), {'Content-Type': 'application/json'})
-                if path == '/api/whoami-v2':
-                    return self.send(200, json.dumps({'name': hub.user, 'type': 'user'}).encode(), {'Content-Type': 'application/json'})
-                if path.startswith('/api/models/') and '/tree/' in path:
-                    # list a folder of a repo (transformers asks for optional folders, e.g. additional_chat_templates)
-                    name, rest = path[len('/api/models/'):].split('/tree/', 1)
-                    folder = rest.split('/', 1)[1] if '/' in rest else ''
-                    repo = hub.repos.get(hub.aliases.get(name, name))
-                    if repo is None: return self.send(404, b'{}', {'X-Error-Code': 'RepoNotFound'})
-                    entries = [dict(type='file', path=f, size=len(b), oid=hashlib.sha1(b).hexdigest())
-                               for f, b in repo.files.items() if f.startswith(folder + '/') or not folder]
-                    return self.send(200, json.dumps(entries).encode(), {'Content-Type': 'application/json'})
-                if path.startswith('/api/models/'):
-                    name = path[len('/api/models/'):].split('/revision/')[0]
-                    name = hub.aliases.get(name, name)
-                    if name not in hub.repos: return self.send(404, b'{}', {'X-Error-Code': 'RepoNotFound'})
-                    repo = hub.repos[name]
-                    info = dict(id=name, sha=repo.sha, tags=repo.tags, cardData=repo.card, siblings=[{'rfilename': f} for f in repo.files])
-                    return self.send(200, json.dumps(info).encode(), {'Content-Type': 'application/json'})
-                if '/resolve/' in path:
-                    name, rest = path.lstrip('/').split('/resolve/', 1)
-                    fname = rest.split('/', 1)[1]
-                    repo = hub.repos.get(name)
-                    if repo is None or repo.missing: return self.send(404, b'', {'X-Error-Code': 'RepoNotFound'})
+                if m := re.fullmatch(r'/api/(models|datasets)', path):
+                    tags, repos = q.get('filter', []), hub.repos if m[1] == 'models' else hub.datasets
+                    return self.json([dict(id=r, modelId=r, sha=repo.sha, tags=repo.tags, cardData=repo.card)
+                                      for r, repo in repos.items() if all(t in repo.tags for t in tags)])
+                if path == '/api/whoami-v2': return self.json({'name': hub.user, 'type': 'user'})
+                if m := re.fullmatch(r'/api/(models|datasets)/(.+?)/tree/([^/]+)(?:/(.*))?', url.path):
+                    repo = self.at(m[1], m[2], unquote(m[3]))
+                    if repo is None: return
+                    # transformers lists optional folders (e.g. additional_chat_templates): a missing one is empty
+                    return self.json(repo.entries(unquote(m[4] or ''), q.get('recursive', ['false'])[0].lower() == 'true'))
+                if m := re.fullmatch(r'/api/(models|datasets)/(.+?)(?:/revision/([^/]+))?', url.path):
+                    repo = self.at(m[1], m[2], m[3] and unquote(m[3]))
+                    if repo is None: return
+                    return self.json(dict(id=hub.find(m[1], m[2])[0], sha=repo.sha, private=repo.private, tags=repo.tags,
+                                          cardData=repo.card, siblings=[{'rfilename': f, 'size': len(b)} for f, b in repo.files.items()]))
+                if m := re.fullmatch(r'/(datasets/)?(.+?)/resolve/([^/]+)/(.+)', url.path):
+                    kind, name, fname = 'datasets' if m[1] else 'models', m[2], unquote(m[4])
+                    canonical = hub.find(kind, name)[0]
+                    if canonical != name:  # the Hub redirects a renamed repo's files to its new name
+                        return self.send(307, b'', {'Location': f"/{m[1] or ''}{canonical}/resolve/{m[3]}/{m[4]}"})
+                    repo = self.at(kind, name, unquote(m[3]))
+                    if repo is None: return
+                    if repo.missing: return self.not_found()
                     if repo.fail_first > 0:
                         repo.fail_first -= 1; return self.send(429, b'rate limited', {'Retry-After': '0'})
                     if repo.delay: time.sleep(repo.delay)
-                    if fname not in repo.files: return self.send(404, b'', {'X-Error-Code': 'EntryNotFound'})
+                    if fname not in repo.files: return self.not_found('EntryNotFound')
                     body = repo.files[fname]
                     return self.send(200, body, {'ETag': '"' + hashlib.sha1(body).hexdigest() + '"', 'X-Repo-Commit': repo.sha})
                 self.send(404)
@@ -79,27 +110,26 @@ class HubServer:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 path = urlparse(self.path).path
-                hub.hits[path] = hub.hits.get(path, 0) + 1
-                js = {'Content-Type': 'application/json'}
-                if path == '/api/validate-yaml':
-                    return self.send(200, json.dumps({'errors': [], 'warnings': []}).encode(), js)
+                hub.hits[unquote(path)] = hub.hits.get(unquote(path), 0) + 1
+                if path == '/api/validate-yaml': return self.json({'errors': [], 'warnings': []})
                 if path == '/api/repos/create':
                     req = json.loads(body); rid = f"{req.get('organization') or hub.user}/{req['name']}"
-                    if rid not in hub.repos: hub.repos[rid] = Repo({}, [], private=req.get('visibility') == 'private')
-                    return self.send(200, json.dumps({'url': f'{hub.url}/{rid}', 'name': rid, 'id': rid}).encode(), js)
-                m = re.match(r'/api/models/(.+)/(preupload|commit)/([^/]+)$', path)
-                if m and m.group(1) in hub.repos:
-                    rid, repo = m.group(1), hub.repos[m.group(1)]
-                    if m.group(2) == 'preupload':
-                        files = [{'path': f['path'], 'uploadMode': 'regular', 'shouldIgnore': False} for f in json.loads(body)['files']]
-                        return self.send(200, json.dumps({'files': files}).encode(), js)
+                    repos = hub.datasets if req.get('type') == 'dataset' else hub.repos
+                    if rid not in repos: repos[rid] = Repo({}, [], private=req.get('visibility') == 'private')
+                    return self.json({'url': f'{hub.url}/{rid}', 'name': rid, 'id': rid})
+                m = re.fullmatch(r'/api/models/(.+)/(preupload|commit)/([^/]+)', path)
+                if m and m[1] in hub.repos:
+                    rid, repo = m[1], hub.repos[m[1]]
+                    if m[2] == 'preupload':
+                        return self.json({'files': [{'path': f['path'], 'uploadMode': 'regular', 'shouldIgnore': False}
+                                                    for f in json.loads(body)['files']]})
                     for line in body.decode().splitlines():
                         item = json.loads(line)
                         if item['key'] == 'file': repo.files[item['value']['path']] = base64.b64decode(item['value']['content'])
                     repo.tags = hub.tags_from_card(repo.files.get('README.md', b'').decode())
                     repo.sha = hashlib.sha1(json.dumps(sorted((k, hashlib.sha1(v).hexdigest()) for k, v in repo.files.items())).encode()).hexdigest()
-                    return self.send(200, json.dumps({'commitUrl': f'{hub.url}/{rid}/commit/{repo.sha}', 'commitOid': repo.sha}).encode(), js)
-                self.send(404, b'{}', {'X-Error-Code': 'RepoNotFound'})
+                    return self.json({'commitUrl': f'{hub.url}/{rid}/commit/{repo.sha}', 'commitOid': repo.sha})
+                self.not_found()
 
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.url = f'http://127.0.0.1:{self.server.server_port}'

@@ -11,15 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT/'nbs'/'22_tutorial_interactive.ipynb'
 CHROMIUM = '/usr/bin/chromium'
 
-def interactive_part(nb_path: Path, out: Path) -> Path:
-    "The tutorial up to the cell that shows the widget: what a reader runs before touching it (later cells click for them)."
+def interactive_part(nb_path: Path, out: Path, upto_selected: bool = False) -> Path:
+    "The tutorial up to the cell that shows the widget (or the one after, `ui.selected`): what a reader runs before the later cells click for them."
     nb = json.loads(nb_path.read_text())
-    cells = []
+    cells, stop = [], 'ui.selected' if upto_selected else '\nui'
     for c in nb['cells']:
         src = ''.join(c['source'])
         cells.append(c)  # the install cell too: it installs nothing where esm_nb is present
-        if c['cell_type'] == 'code' and src.strip().endswith('\nui'): break
-    else: raise AssertionError(f"{nb_path.name} has no cell that shows the widget")
+        if c['cell_type'] == 'code' and src.strip().endswith(stop): break
+    else: raise AssertionError(f"{nb_path.name} has no cell that ends with {stop!r}")
     out.write_text(json.dumps({**nb, 'cells': cells}))
     return out
 
@@ -46,17 +46,20 @@ def voila(tmp_path):
     yield url, tmp_path/'voila.log'
     proc.terminate(); proc.wait(20)
 
-def test_tutorial_in_a_real_browser(voila):
-    from playwright.sync_api import sync_playwright
+def expected_ranking():
+    "What the widget must show after Run in the tutorial: the same ranking, computed here."
     from esm_nb.corpora import load_corpus
+    from esm_nb.data import TaskDataset
     from esm_nb.rank import compute_task_ranking
     from esm_nb.zoo import bundled_zoo_dir
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run tools/setup.sh (it installs it)."
-    # what the widget must show: the same ranking, computed here
     news = load_corpus('bbc_news', 'train', num_examples=300, seed=0).to_pandas()
-    from esm_nb.data import TaskDataset
-    expected = compute_task_ranking(TaskDataset.from_pandas(news, 'text', 'category', num_examples=300, seed=42, task_id='news'),
-                                    esm_dir=bundled_zoo_dir(), progress=False)
+    return compute_task_ranking(TaskDataset.from_pandas(news, 'text', 'category', num_examples=300, seed=42, task_id='news'),
+                                esm_dir=bundled_zoo_dir(), progress=False)
+
+def test_tutorial_in_a_real_browser(voila):
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run tools/setup.sh (it installs it)."
+    expected = expected_ranking()
     url, log = voila
     shot = Path(os.environ.get('ESM_NB_SCREENSHOT', ROOT/'test_artifacts'/'tutorial_interactive.png'))
     shot.parent.mkdir(parents=True, exist_ok=True)

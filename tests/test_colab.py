@@ -69,7 +69,7 @@ def hub(tmp_path_factory):
     for d in sorted(bundled_zoo_dir().iterdir()):  # the bundled zoo, as if published
         repos[f'esm-nb/{d.name}'] = Repo({p.name: p.read_bytes() for p in d.iterdir()}, ['embedding_space_map', f'base_model:{DEFAULT_MODEL}'])
     srv = HubServer(repos, aliases={'bert-base-multilingual-uncased': MBERT})
-    if hasattr(srv, 'add_dataset'): add_imdb(srv, tmp_path_factory.mktemp('imdb'))
+    add_imdb(srv, tmp_path_factory.mktemp('imdb'))
     yield srv
     srv.close()
 

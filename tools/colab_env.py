@@ -18,7 +18,7 @@ FREEZE = ROOT/'tools'/'colab'/'pip-freeze-2026-08-19.txt'  # the CPU runtime; th
 FREEZES = [FREEZE, ROOT/'tools'/'colab'/'pip-freeze-gpu-2026-08-19.txt']  # both runtimes are checked
 VENV = ROOT/'.venv-colab'
 TORCH = 'torch==2.13.0'  # stands in for Colab's torch 2.11.0+cpu on these machines
-RUNTIME = ['ipykernel', 'nbclient', 'nbformat']  # what runs a notebook's cells on Colab
+RUNTIME = ['ipykernel', 'nbclient', 'nbformat', 'notebook']  # a kernel, a notebook runner, and the classic Notebook (ipywidgets 7's front end)
 
 def canon(name: str) -> str: return re.sub(r'[-_.]+', '-', name).lower()
 

@@ -87,7 +87,7 @@ def kernel_env(srv: HubServer, tmp: Path) -> dict:
     "What a Colab kernel has: the Hub reachable (here: the stand-in), a token in its secrets, empty caches."
     env = {k: v for k, v in os.environ.items() if not k.startswith(('HF_', 'TRANSFORMERS_', 'ESM_NB_', 'MPLBACKEND', 'VIRTUAL_ENV'))}
     return {**env, 'HF_ENDPOINT': srv.url, 'HF_TOKEN': 'hf_stand_in_token', 'HF_HOME': str(tmp/'hf'),
-            'ESM_NB_DATA': str(tmp/'esm_nb_data'), 'PATH': f"{PY.parent}{os.pathsep}{env['PATH']}"}
+            'ESM_NB_DATA': str(tmp/'esm_nb_data'), 'PYDEVD_DISABLE_FILE_VALIDATION': '1', 'PATH': f"{PY.parent}{os.pathsep}{env['PATH']}"}
 
 
 def run_notebook(nb: Path, env: dict, tmp: Path, *replace):

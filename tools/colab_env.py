@@ -7,8 +7,10 @@ install beside those versions without moving them.
     python tools/colab_env.py build   # .venv-colab: esm_nb's dependencies (and a kernel) at Colab's versions; esm_nb itself not installed
     python tools/colab_env.py check   # what `pip install esm_nb` would install there; exit 1 if it would change a Colab package
 
-Python is this machine's (3.11; Colab's is 3.13) and torch is the CPU build 2.13.0 that lies on these machines (Colab's
-torch is 2.11.0 from PyTorch's own index, which these machines cannot reach): the check exempts torch for that reason only.
+Python is the one running this script (3.11 on our build machines; Colab's is 3.13) and torch is 2.13.0, the CPU build that
+lies on those machines (Colab's torch is 2.11.0 from PyTorch's own index, which they cannot reach; on other Pythons PyPI's
+CUDA build comes instead): so the comparison leaves out torch and what its build brings along, and `floors_above_colab`
+checks esm_nb's torch requirement against Colab's 2.11.0 instead.
 """
 import hashlib, json, re, subprocess, sys, tempfile, tomllib
 from pathlib import Path
@@ -21,6 +23,10 @@ TORCH = 'torch==2.13.0'  # stands in for Colab's torch 2.11.0+cpu on these machi
 RUNTIME = ['ipykernel', 'nbclient', 'nbformat', 'notebook']  # a kernel, a notebook runner, and the classic Notebook (ipywidgets 7's front end)
 
 def canon(name: str) -> str: return re.sub(r'[-_.]+', '-', name).lower()
+
+def torch_own(name: str) -> bool:
+    "torch and what its build brings along (a CUDA build's nvidia-*/cuda-*/triton): the stand-in torch decides those, not esm_nb."
+    return canon(name) in ('torch', 'pip', 'setuptools', 'wheel') or canon(name).startswith(('nvidia-', 'cuda-', 'triton'))
 
 def colab_versions(freeze: Path = FREEZE) -> dict[str, str]:
     "Package → version of every `name==version` line of the snapshot (URL installs such as torch's are left out)."
@@ -59,7 +65,7 @@ def build():
     if not (VENV/'bin'/'python').exists(): subprocess.run([sys.executable, '-m', 'venv', str(VENV)], check=True)
     print(f"Colab-pinned environment: installing into {VENV} (a minute or two, once)", file=sys.stderr)
     with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
-        f.write('\n'.join(f'{n}=={v}' for n, v in colab_versions().items() if n not in ('pip', 'setuptools', 'wheel', 'torch')))
+        f.write('\n'.join(f'{n}=={v}' for n, v in colab_versions().items() if not torch_own(n)))
         f.write(f'\n{TORCH}\n')
     pip('install', '-q', '-c', f.name, *dependencies(), *RUNTIME)
     stamp.touch()
@@ -71,13 +77,13 @@ def would_change(target: str = str(ROOT)) -> list[str]:
         report = json.loads(Path(f'{d}/report.json').read_text())
     planned = {canon(i['metadata']['name']): i['metadata']['version'] for i in report['install']}
     return sorted({f"{n} {colab[n]} -> {v}" for colab in map(colab_versions, FREEZES)
-                   for n, v in planned.items() if n in colab and v != colab[n]})
+                   for n, v in planned.items() if n in colab and v != colab[n] and not torch_own(n)})
 
 def changed_since_build() -> list[str]:
     "Colab packages in .venv-colab whose installed version is no longer Colab's (after a real install)."
     colab = colab_versions()
     installed = {canon(p['name']): p['version'] for p in json.loads(pip('list', '--format=json', capture=True))}
-    return sorted(f"{n} {colab[n]} -> {v}" for n, v in installed.items() if n in colab and v != colab[n] and n not in ('torch', 'pip', 'setuptools', 'wheel'))
+    return sorted(f"{n} {colab[n]} -> {v}" for n, v in installed.items() if n in colab and v != colab[n] and not torch_own(n))
 
 if __name__ == '__main__':
     cmd = sys.argv[1] if len(sys.argv) > 1 else 'check'

@@ -2,7 +2,7 @@
 
 huggingface_hub is not mocked: HF_ENDPOINT points at the server (huggingface_hub reads it at import, so the
 constant is set too) and its own HTTP code runs. The cache is a fresh folder per test module."""
-import io, json, pickle, subprocess, sys
+import io, json, os, pickle, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 import huggingface_hub.constants as hf_constants
@@ -154,3 +154,14 @@ def test_cli_publish_and_rank_from_the_hub(server, tmp_path, monkeypatch, capsys
                  '--hub', '--csv', str(tmp_path / 'r.csv')]) == 0
     import pandas as pd
     assert 'cli/one' in set(pd.read_csv(tmp_path / 'r.csv')['Task ID'])
+
+
+def test_push_to_hub_without_importing_the_hub_module(server, tmp_path):
+    "A reader who builds an ESM and pushes it has imported `esm_nb.esm` only: `push_to_hub` must be there."
+    code = ("import sys; from esm_nb.esm import ESM, ESMConfig\n"
+            "print(ESM(ESMConfig('bert-base-uncased', 'acme/fresh', esm_embedding_dim=8)).push_to_hub())\n"
+            "assert 'esm_nb.hub' not in sys.modules")
+    env = {**os.environ, 'HF_ENDPOINT': server.url, 'HF_TOKEN': 'hf_test_token', 'HF_HUB_OFFLINE': '0', 'HF_HOME': str(tmp_path)}
+    r = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip().endswith('/tester/ESM_acme__fresh') and 'tester/ESM_acme__fresh' in server.repos

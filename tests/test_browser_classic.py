@@ -71,8 +71,12 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
             page.goto(url, timeout=120_000)
             page.wait_for_function("""() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel &&
                 Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.widget_manager !== undefined""", timeout=120_000)
-            # The v7 widget manager first fetches the kernel's widgets; widgets created before that reply can stay blank.
-            # Kernel requests are answered in order, so once our own comm_info round trip is back, so is the manager's.
+            # The v7 widget manager first fetches the kernel's widgets (a control comm, which a kernel without ipywidgets
+            # imported closes, then a comm_info request); widgets created before that reply can stay blank. Wait for the
+            # fallback, then for a comm_info round trip of our own: the kernel answers requests in order.
+            for _ in range(200):
+                if any('jupyter.widget.control' in c for c in console): break
+                page.wait_for_timeout(100)
             page.evaluate("() => new Promise(ok => Jupyter.notebook.kernel.comm_info('jupyter.widget', () => ok(true)))")
             cells = page.evaluate("() => Jupyter.notebook.get_cells().map(c => c.get_text())")
             ui_cell = next(i for i, s in enumerate(cells) if s.strip().endswith('\nui'))

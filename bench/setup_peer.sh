@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PEER=${ESM_NB_PEER_VENV:-.peer-venv}
+case "$PEER" in /*) ;; *) PEER="$(pwd)/$PEER" ;; esac
 if [ ! -f "$PEER/.ready" ]; then
   python3 -m venv "$PEER"
   "$PEER/bin/python" -m pip install -q --upgrade pip >&2
@@ -11,4 +12,4 @@ if [ ! -f "$PEER/.ready" ]; then
   "$PEER/bin/python" -m pip install -q "hf-dataset-selector==0.2.1" scipy >&2
   touch "$PEER/.ready"
 fi
-echo "$(pwd)/$PEER/bin/python"
+echo "$PEER/bin/python"

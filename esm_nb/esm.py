@@ -7,7 +7,7 @@ Docs: https://esm-nb.github.io/esm_nb/esm.html.md"""
 # %% ../nbs/03_esm.ipynb #b31d0640
 from __future__ import annotations
 import json, math, tempfile, time
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -298,10 +298,11 @@ LEGACY_KEYS = {'sequential.0.weight': 'model.weight', 'sequential.0.bias': 'mode
 def _save_pretrained(self: ESM, path: str | Path) -> Path:
     "Write `config.json`, `model.safetensors` and the `README.md` model card into folder `path`."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    self.config.validate()
-    (path/'config.json').write_text(json.dumps(self.config.to_dict(), indent=2) + '\n')
+    # the files describe the weights as written (current keys, so the current format version), whatever was loaded
+    config = replace(self.config.validate(), version=ESM_VERSION, esm_embedding_dim=self.dim)
+    (path/'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
     save_file({k: v.detach().contiguous().float() for k, v in self.state_dict().items()}, str(path/'model.safetensors'))
-    (path/'README.md').write_text(model_card(self.config))
+    (path/'README.md').write_text(model_card(config))
     return path
 ESM.save_pretrained = _save_pretrained
 

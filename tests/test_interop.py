@@ -1,7 +1,8 @@
 """Interoperability with hf-dataset-selector 0.2.1, both ways, run in its own virtual environment (bench/setup_peer.sh)."""
 import json, subprocess
 from pathlib import Path
-import numpy as np, pytest
+import numpy as np, pytest, torch
+from safetensors.torch import save_file
 from esm_nb.esm import ESM, ESMConfig, fit_esm
 from esm_nb.rank import rank_embeddings
 
@@ -48,3 +49,34 @@ def test_hfselect_esm_loads_in_esm_nb_with_the_same_score(peer, target, tmp_path
     theirs = json.loads(peer('score', tmp_path / 'theirs', xf, yf).stdout.strip().splitlines()[-1])['score']
     ours = rank_embeddings(X, y, model_name='m', esms=[esm], progress=False)[0]['Score']
     assert abs(theirs - ours) < 1e-6 * abs(ours)
+
+
+def legacy_folder(path: Path, W: torch.Tensor, b: torch.Tensor, config: dict) -> Path:
+    "An ESM folder as published before hf-dataset-selector 0.2 (`sequential.0.*` keys), or with other config quirks."
+    path.mkdir(parents=True)
+    save_file({'sequential.0.weight': W.contiguous(), 'sequential.0.bias': b.contiguous()} if config.get('version') == '0.1.0'
+              else {'model.weight': W.contiguous(), 'model.bias': b.contiguous()}, str(path / 'model.safetensors'))
+    (path / 'config.json').write_text(json.dumps({'base_model_name': 'm', 'task_id': 'old/task', 'esm_architecture': 'linear',
+                                                  'num_examples': 100, **config}))
+    return path
+
+
+@pytest.mark.parametrize('config', [{'version': '0.1.0', 'esm_embedding_dim': 16},   # legacy keys and version
+                                    {'version': '0.2.0', 'esm_embedding_dim': None}], # a published quirk: null dimension
+                         ids=['legacy-v0.1.0', 'null-dimension'])
+def test_esm_resaved_by_esm_nb_scores_the_same_in_hfselect(peer, target, tmp_path, config):
+    "Load with esm_nb, save again: hf-dataset-selector must read the written files as the same map (not its untrained weights)."
+    xf, yf, X, y = target
+    g = torch.Generator().manual_seed(3)
+    W, b = torch.eye(16) + 0.3 * torch.randn(16, 16, generator=g), torch.randn(16, generator=g)
+    original = legacy_folder(tmp_path / 'original', W, b, config)
+    esm = ESM.from_pretrained(original)
+    esm.save_pretrained(tmp_path / 'resaved')
+    ours = rank_embeddings(X, y, model_name='m', esms=[esm], progress=False)[0]['Score']
+    out = peer('score', tmp_path / 'resaved', xf, yf)
+    assert out.returncode == 0, out.stderr[-2000:]
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])['score']
+    assert abs(theirs - ours) < 1e-6 * abs(ours), (theirs, ours)
+    if config['esm_embedding_dim'] is not None:  # hf-dataset-selector reads the original legacy folder too: same score
+        before = json.loads(peer('score', original, xf, yf).stdout.strip().splitlines()[-1])['score']
+        assert abs(before - ours) < 1e-6 * abs(ours), (before, ours)

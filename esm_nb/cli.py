@@ -6,14 +6,14 @@ Docs: https://esm-nb.github.io/esm_nb/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #cd828602
 from __future__ import annotations
-import argparse, sys
+import argparse, os, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from .data import TaskDataset, encode_labels, infer_is_regression
 from .embed import DEFAULT_MODEL
 
 # %% auto #0
-__all__ = ['load_target', 'load_labels', 'load_embeddings', 'parser', 'main']
+__all__ = ['load_target', 'load_labels', 'load_embeddings', 'quiet_progress', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #70e387cd
 def _add_target(p: argparse.ArgumentParser):
@@ -25,17 +25,25 @@ def _add_target(p: argparse.ArgumentParser):
     p.add_argument('--regression', action=argparse.BooleanOptionalAction, default=None, help='force regression or classification')
     p.add_argument('--num-examples', type=int, default=1000); p.add_argument('--seed', type=int, default=42)
     p.add_argument('--drop-missing', action='store_true', help='drop rows with missing labels (and report how many)')
+    p.add_argument('--encoding', help="text encoding of a CSV/TSV/JSON/JSONL file (default UTF-8), e.g. latin-1")
+    p.add_argument('--name', help='the dataset\'s name (default: the file name or Hub name); the ranking leaves out ESMs of the '
+                                  'dataset itself and its copies')
 
 def load_target(a: argparse.Namespace) -> TaskDataset:
     "The dataset named on the command line."
+    ds = _load_target(a)
+    if a.name: ds.task_id = a.name
+    return ds
+
+def _load_target(a: argparse.Namespace) -> TaskDataset:
     if a.corpus:
         from esm_nb.corpora import load_corpus
         return load_corpus(a.corpus, a.split, a.num_examples, a.seed)
-    if not a.target: raise SystemExit("Give a target file or Hub dataset name, or --corpus NAME.")
+    if not a.target: raise ValueError("Give a target file or Hub dataset name, or --corpus NAME.")
     cols = a.text_column.split(',') if ',' in a.text_column else a.text_column
     kw = dict(is_regression=a.regression, num_examples=a.num_examples, seed=a.seed, drop_missing=a.drop_missing)
     if Path(a.target).exists():
-        return TaskDataset.from_file(a.target, cols, a.label_column, task_split=a.split, **kw)
+        return TaskDataset.from_file(a.target, cols, a.label_column, encoding=a.encoding, task_split=a.split, **kw)
     return TaskDataset.from_hugging_face(a.target, a.subset, a.split, cols, a.label_column, **kw)
 
 def load_labels(path: str, label_column: str = 'label', is_regression: bool | None = None) -> tuple[np.ndarray, bool]:
@@ -57,10 +65,21 @@ def load_embeddings(path: str) -> np.ndarray:
     if Path(path).suffix != '.npy': raise ValueError(f"Embeddings must be a .npy file, not {Path(path).name!r}.")
     return np.load(path, allow_pickle=False)
 
+def quiet_progress():
+    "No progress bars: besides esm_nb's own (which the commands turn off), those of huggingface_hub, datasets and transformers."
+    os.environ['HF_HUB_DISABLE_PROGRESS_BARS'] = os.environ['HF_DATASETS_DISABLE_PROGRESS_BARS'] = '1'
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils.logging import disable_progress_bar
+    disable_progress_bars(); disable_progress_bar()
+    if 'datasets' in sys.modules: sys.modules['datasets'].disable_progress_bars()
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='esm-nb', description='Pick intermediate datasets with ESM-LogME.')
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     sub = p.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('rank', help='rank intermediate tasks for a target dataset'); _add_target(r)
+    add = lambda name, help: sub.add_parser(name, help=help, parents=[common])
+    r = add('rank', 'rank intermediate tasks for a target dataset'); _add_target(r)
     r.add_argument('--model', default=DEFAULT_MODEL, help='base model the ESMs were trained for')
     r.add_argument('--esm-dir', help='folder of ESM folders (default: the bundled zoo, unless --bank is given)')
     r.add_argument('--bank', action='append', help='an ESM bank file (repeatable)')
@@ -69,23 +88,24 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--labels', help='labels for --embeddings (.npy, or .csv with --label-column)')
     r.add_argument('--precision', default='float64', choices=['float64', 'float32'])
     r.add_argument('--device', help="e.g. 'cuda' (default: CPU for scoring)")
+    r.add_argument('--keep-target-copies', action='store_true', help='also rank ESMs of the target dataset itself and its copies')
     r.add_argument('--top', type=int, default=10); r.add_argument('--csv'); r.add_argument('--markdown'); r.add_argument('--plot')
-    b = sub.add_parser('build', help='build one ESM from a source dataset'); _add_target(b)
+    b = add('build', 'build one ESM from a source dataset'); _add_target(b)
     b.add_argument('--model', default=DEFAULT_MODEL); b.add_argument('--out', required=True, help='folder to save the ESM in')
     b.add_argument('--method', default='adamw', choices=['adamw', 'ridge'])
     b.add_argument('--lm-epochs', type=float, default=3); b.add_argument('--lm-batch-size', type=int, default=32)
     b.add_argument('--lm-learning-rate', type=float, default=2e-5)
-    z = sub.add_parser('build-zoo', help='build (or resume) the zoo of ESMs for the offline corpora')
+    z = add('build-zoo', 'build (or resume) the zoo of ESMs for the offline corpora')
     z.add_argument('--out', help='folder (default: the bundled zoo inside the package)')
-    d = sub.add_parser('demo', help='rank the bundled zoo for BBC News; write CSV and PNG')
+    d = add('demo', 'rank the bundled zoo for BBC News; write CSV and PNG')
     d.add_argument('--out', default='demo_out'); d.add_argument('--num-examples', type=int, default=None)
-    u = sub.add_parser('publish', help='publish every ESM of a folder to the Hugging Face Hub')
+    u = add('publish', 'publish every ESM of a folder to the Hugging Face Hub')
     u.add_argument('esm_dir'); u.add_argument('--namespace', help='user or organisation (default: the token owner)')
     u.add_argument('--private', action='store_true')
-    k = sub.add_parser('bank', help='pack a folder of linear ESMs into one bank file')
+    k = add('bank', 'pack a folder of linear ESMs into one bank file')
     k.add_argument('esm_dir'); k.add_argument('--out', required=True)
-    sub.add_parser('corpora', help='list the offline corpora')
-    t = sub.add_parser('transfer', help='run (or resume) a transfer experiment on the offline corpora and report it')
+    add('corpora', 'list the offline corpora')
+    t = add('transfer', 'run (or resume) a transfer experiment on the offline corpora and report it')
     t.add_argument('--work-dir', required=True, help='folder for tuned models and results (resumable)')
     t.add_argument('--targets', nargs='+', default=None, help='target corpora (default: bbc_news slo_sentiment vader_movie_reviews election_retweets)')
     t.add_argument('--sources', nargs='+', default=None, help='source corpora (default: all)')
@@ -101,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
+    if a.quiet: quiet_progress()
     try: return _run(a)
     except (ValueError, FileNotFoundError, KeyError) as e:
         print(f"esm-nb {a.command}: {e}", file=sys.stderr); return 2
@@ -111,13 +132,13 @@ def _run(a) -> int:
         print(list_corpora().to_string(index=False)); return 0
     if a.command == 'demo':
         from esm_nb.zoo import run_demo
-        run_demo(a.out, a.num_examples); return 0
+        run_demo(a.out, a.num_examples, progress=not a.quiet); return 0
     if a.command == 'build-zoo':
         from esm_nb.zoo import build_zoo, ZOO_DIR
-        build_zoo(a.out or ZOO_DIR); return 0
+        build_zoo(a.out or ZOO_DIR, progress=not a.quiet); return 0
     if a.command == 'publish':
         from esm_nb.hub import publish_folder
-        table = publish_folder(a.esm_dir, a.namespace, a.private)
+        table = publish_folder(a.esm_dir, a.namespace, a.private, progress=not a.quiet)
         print(table.to_string(index=False)); return 0 if table.error.isna().all() else 1
     if a.command == 'bank':
         from esm_nb.esm import load_esm_folder, save_bank
@@ -131,7 +152,7 @@ def _run(a) -> int:
                                 target_epochs=a.target_epochs, target_batch_size=a.batch_size, target_learning_rate=a.learning_rate,
                                 max_length=a.max_length, seeds=tuple(a.seeds))
         src, tgt = corpus_experiment(targets, a.sources, a.source_examples, a.target_train, a.target_test)
-        runner = TransferRunner(a.work_dir, src, tgt, a.model, budget, a.device)
+        runner = TransferRunner(a.work_dir, src, tgt, a.model, budget, a.device, progress=not a.quiet)
         if not a.report_only: runner.run()
         print(runner.summary().to_markdown(floatfmt='.3f'))
         if a.report:
@@ -145,20 +166,25 @@ def _run(a) -> int:
         y, reg = load_labels(a.labels, a.label_column, a.regression)
         esm_dir = a.esm_dir or (None if a.bank or a.hub else ZOO_DIR)
         ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, a.model, esm_dir=esm_dir, banks=a.bank,
-                                  target=Path(a.embeddings).stem, precision=a.precision, device=a.device)
+                                  target=a.name or Path(a.embeddings).stem, precision=a.precision, device=a.device,
+                                  progress=not a.quiet, keep_target_copies=a.keep_target_copies)
         return _report(ranking, a)
     ds = load_target(a)
     if a.command == 'build':
         from esm_nb.finetune import build_esm
-        esm = build_esm(ds, a.model, a.method, a.lm_epochs, a.lm_batch_size, a.lm_learning_rate)
+        esm = build_esm(ds, a.model, a.method, a.lm_epochs, a.lm_batch_size, a.lm_learning_rate, progress=not a.quiet)
         print(f"Saved {esm!r} to {esm.save_pretrained(a.out)}"); return 0
     from esm_nb.rank import compute_task_ranking
     from esm_nb.zoo import ZOO_DIR
     ranking = compute_task_ranking(ds, a.model, esm_dir=a.esm_dir or (None if a.bank or a.hub else ZOO_DIR), banks=a.bank,
-                                   precision=a.precision, device=a.device)
+                                   precision=a.precision, device=a.device, progress=not a.quiet,
+                                   keep_target_copies=a.keep_target_copies)
     return _report(ranking, a)
 
 def _report(ranking, a) -> int:
+    if not len(ranking):
+        print(f"esm-nb rank: no ESM could score the target; each was skipped:\n{ranking.skipped.to_string(index=False)}", file=sys.stderr)
+        return 1
     print(ranking[:a.top].to_markdown(floatfmt='.4f'))
     if len(ranking.skipped): print(f"\n{len(ranking.skipped)} ESM(s) skipped:\n" + ranking.skipped.to_string(index=False))
     if a.csv: ranking.to_csv(a.csv)

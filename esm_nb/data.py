@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['READERS', 'check_columns', 'missing_mask', 'infer_is_regression', 'encode_labels', 'check_texts', 'TaskDataset',
-           'sample_indices', 'from_pandas', 'from_lists', 'read_table', 'from_file', 'from_hf_dataset',
+__all__ = ['READERS', 'check_columns', 'missing_mask', 'infer_is_regression', 'check_target', 'encode_labels', 'check_texts',
+           'TaskDataset', 'sample_indices', 'from_pandas', 'from_lists', 'read_table', 'from_file', 'from_hf_dataset',
            'from_hugging_face']
 
 # %% ../nbs/00_data.ipynb #ef134f85
@@ -41,6 +41,15 @@ def infer_is_regression(labels: pd.Series) -> bool:
     return pd.api.types.is_float_dtype(labels.dtype)
 
 # %% ../nbs/00_data.ipynb #6481c846
+def check_target(y: np.ndarray, is_regression: bool, label_column: str = 'label'):
+    "Refuse targets with nothing to predict: fewer than 2 classes, or regression values that are all equal."
+    if is_regression and len(y) and np.ptp(y) == 0:
+        raise ValueError(f"All {len(y)} regression targets in {label_column!r} equal {y[0]:g}: there is nothing to predict, "
+                         "and LogME scores for such a target mean nothing. Check the label column, or sample more rows.")
+    if not is_regression and len(np.unique(y)) < 2:
+        raise ValueError(f"Classification needs at least 2 classes, but {label_column!r} holds only {np.unique(y).tolist()}. "
+                         "Check the label column, or sample more examples.")
+
 def encode_labels(labels: pd.Series, # labels after missing values were handled
                   is_regression: bool, # encode as numbers (True) or as sorted class indices (False)
                   label_column: str = 'label', # for error messages
@@ -55,6 +64,7 @@ def encode_labels(labels: pd.Series, # labels after missing values were handled
         y = y.to_numpy(np.float64)
         if not np.isfinite(y).all():
             raise ValueError(f"Column {label_column!r} holds infinite values; remove those rows.")
+        check_target(y, True, label_column)
         return y, None
     values = labels.tolist()
     try: classes = sorted(set(values))
@@ -192,22 +202,31 @@ def from_lists(cls: type[TaskDataset], texts: list, labels: list, **kwargs) -> T
 TaskDataset.from_lists = from_lists
 
 # %% ../nbs/00_data.ipynb #27cbebcc
-READERS = {'.csv': pd.read_csv, '.tsv': lambda p: pd.read_csv(p, sep='\t'), '.jsonl': lambda p: pd.read_json(p, lines=True),
-           '.json': pd.read_json, '.parquet': pd.read_parquet}
+READERS = {'.csv': pd.read_csv, '.tsv': lambda p, **kw: pd.read_csv(p, sep='\t', **kw),
+           '.jsonl': lambda p, **kw: pd.read_json(p, lines=True, **kw), '.json': pd.read_json, '.parquet': pd.read_parquet}
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path,
+               encoding: str | None = None, # of a text file (CSV/TSV/JSON/JSONL); default UTF-8
+              ) -> pd.DataFrame:
     "Read a CSV, TSV, JSON, JSONL or Parquet file into a DataFrame."
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None: raise ValueError(f"Cannot read {path.name!r}: use one of {sorted(READERS)}.")
     if not path.exists(): raise FileNotFoundError(f"No such file: {path}")
-    return reader(path)
+    kw = {'encoding': encoding} if encoding and path.suffix.lower() != '.parquet' else {}
+    try: return reader(path, **kw)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path.name} is not {encoding or 'UTF-8'} text (byte {e.object[e.start:e.start + 1]!r} at position {e.start}): "
+                         "pass the file's encoding, e.g. encoding='latin-1' or 'cp1252' (on the command line: --encoding latin-1).") from None
+    except LookupError: raise ValueError(f"Unknown encoding {encoding!r}: use a Python codec name such as 'utf-8', 'latin-1' or 'cp1252'.") from None
 
 @classmethod
-def from_file(cls: type[TaskDataset], path: str | Path, text_column='text', label_column='label', **kwargs) -> TaskDataset:
+def from_file(cls: type[TaskDataset], path: str | Path, text_column='text', label_column='label',
+              encoding: str | None = None, # of a text file; default UTF-8
+              **kwargs) -> TaskDataset:
     "Build from a CSV/TSV/JSON/JSONL/Parquet file; the task id defaults to the file name."
     kwargs.setdefault('task_id', Path(path).stem)
-    return cls.from_pandas(read_table(path), text_column, label_column, **kwargs)
+    return cls.from_pandas(read_table(path, encoding), text_column, label_column, **kwargs)
 TaskDataset.from_file = from_file
 
 # %% ../nbs/00_data.ipynb #33db90c7

@@ -6,17 +6,19 @@ Docs: https://esm-nb.github.io/esm_nb/rank.html.md"""
 
 # %% ../nbs/06_rank.ipynb #8d3eadde
 from __future__ import annotations
+import re
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
-from .data import TaskDataset
+from .data import TaskDataset, check_target
 from .embed import Embedder, DEFAULT_MODEL
 from .esm import ESM, ESMConfig, ESMError, ESMBank, esm_folders, iter_esm_folder
 from .logme import target_stats, score_linear_maps, logme, TargetStats, LinearScorer, label_matrix
 
 # %% auto #0
-__all__ = ['COLUMNS', 'same_model', 'mismatch', 'as_banks', 'candidates', 'count_candidates', 'score_candidates', 'TaskRanking',
-           'hub_esms', 'rank_embeddings', 'compute_task_ranking']
+__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy', 'as_banks',
+           'candidates', 'count_candidates', 'score_candidates', 'TaskRanking', 'hub_esms', 'rank_embeddings',
+           'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -31,6 +33,33 @@ def mismatch(config: ESMConfig, dim: int, model_name: str, target_dim: int) -> s
         return f"trained for base model {config.base_model_name!r}, not {model_name!r}"
     if dim != target_dim: return f"embedding dimension {dim}, but the target embeddings have {target_dim}"
     return None
+
+# %% ../nbs/06_rank.ipynb #d3636982
+COPY_SUFFIXES = {'dedup', 'deduped', 'deduplicated', 'clean', 'cleaned', 'processed', 'preprocessed', 'copy', 'mirror', 'sample',
+                 'sampled', 'small', 'subset', 'mini', 'tiny', 'full', 'balanced', 'shuffled', 'filtered', 'fixed', 'formatted',
+                 'hf', 'parquet', 'csv', 'json', 'jsonl', 'dataset', 'data', 'v1', 'v2', 'v3', 'new', 'raw', 'splits'}
+GENERIC_SUBSETS = {'default', 'all', 'plaintext', 'main', 'full'}
+
+def dataset_key(name: str | None) -> str | None:
+    "What identifies a dataset name: no owner, lower case, no `-`/`_`/`.`/spaces, common suffixes dropped."
+    if not name or not name.strip(): return None
+    words = [w for w in re.split(r'[-_.\s]+', name.strip().strip('/').split('/')[-1].lower()) if w]
+    while len(words) > 1 and words[-1] in COPY_SUFFIXES: words.pop()
+    return ''.join(words) or None
+
+def _subset_key(subset: str | None) -> str | None:
+    key = dataset_key(subset)
+    return None if key in GENERIC_SUBSETS else key
+
+def target_copy(config: ESMConfig, target: str | None, target_subset: str | None = None) -> str | None:
+    "Why the ESM's task is the target dataset or an evident copy of it, or None."
+    key = dataset_key(target)
+    if key is None or dataset_key(config.task_id) != key: return None
+    mine, theirs = _subset_key(target_subset), _subset_key(config.task_subset)
+    if mine and theirs and mine != theirs: return None  # another subset of the same dataset: a different task
+    label = target + (f' ({target_subset})' if target_subset else '')
+    return (f"the target {label!r} itself or a copy of it (same dataset name); left out of the ranking — "
+            "keep_target_copies=True (esm-nb rank --keep-target-copies) keeps it")
 
 # %% ../nbs/06_rank.ipynb #45480ff6
 def as_banks(banks) -> list[ESMBank]:
@@ -168,6 +197,13 @@ def hub_esms(model_name: str, progress: bool = True) -> tuple[list[ESM], list[tu
                          f"banks='bank.safetensors'; the bundled zoo for {DEFAULT_MODEL!r} is at esm_nb.zoo.bundled_zoo_dir().")
     return fetch_esms(repos.repo_id.tolist(), progress=progress)
 
+def _without_copies(stream, target: str, target_subset: str | None, skipped: list):
+    "The candidates of `stream` that are not the target or a copy of it; the others go to `skipped` with the reason."
+    for name, config, item in stream:
+        why = config is not None and target_copy(config, target, target_subset)
+        if why: skipped.append((name, why))
+        else: yield name, config, item
+
 def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `model_name`
                     labels: np.ndarray, # class indices or regression targets
                     is_regression: bool = False,
@@ -177,16 +213,20 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     target: str = 'target', precision: str = 'float64', device=None, chunk_size: int = 32,
                     progress: bool = True,
                     skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed before scoring, listed first
+                    target_subset: str | None = None, # the target's subset, if it has one
+                    keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                    ) -> TaskRanking:
-    "Rank ESMs for precomputed target embeddings and labels."
+    "Rank ESMs for precomputed target embeddings and labels; `target` names the target dataset (its copies are left out)."
     skipped = list(skipped)
     if esms is None and esm_dir is None and banks is None:
         esms, failed = hub_esms(model_name, progress); skipped += failed
     X = np.asarray(embeddings)
     if X.ndim != 2: raise ValueError(f"Embeddings must be a 2-D array (n, d), got shape {X.shape}.")
     if len(np.asarray(labels)) != len(X): raise ValueError(f"{len(X)} embeddings but {len(np.asarray(labels))} labels: they must match.")
+    check_target(np.asarray(labels), is_regression, 'labels')
     banks = as_banks(banks)
     stream = candidates(esms, esm_dir, banks, chunk_size)
+    if not keep_target_copies: stream = _without_copies(stream, target, target_subset, skipped)
     configs, scores, failed = score_candidates(stream, X, np.asarray(labels), is_regression, model_name, precision, device,
                                                chunk_size, count_candidates(esms, esm_dir, banks), progress)
     skipped += failed
@@ -194,7 +234,8 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
     table = pd.DataFrame([_row(c, s) for c, s in zip(configs, scores)], columns=COLUMNS[1:])
     table = table.iloc[np.argsort(-scores, kind='stable')] if len(table) else table
     table.insert(0, 'Rank', np.arange(1, len(table) + 1))
-    return TaskRanking(table, pd.DataFrame(skipped, columns=['ESM', 'Reason']), target, model_name)
+    shown = target + (f' ({target_subset})' if target_subset else '')
+    return TaskRanking(table, pd.DataFrame(skipped, columns=['ESM', 'Reason']), shown, model_name)
 
 def compute_task_ranking(dataset: TaskDataset, # the target task
                          model_name: str = DEFAULT_MODEL, # base model the ESMs were trained for
@@ -205,7 +246,9 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
                          batch_size: int = 64, max_length: int = 128, device=None, cache_dir=None,
                          precision: str = 'float64', # 'float32': faster scoring, see the benchmarks
-                         chunk_size: int = 32, progress: bool = True) -> TaskRanking:
+                         chunk_size: int = 32, progress: bool = True,
+                         keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
+                        ) -> TaskRanking:
     "Rank intermediate tasks for `dataset` by ESM-LogME."
     hub_failed = []
     if esms is None and esm_dir is None and banks is None: esms, hub_failed = hub_esms(model_name, progress)  # before the slow embedding
@@ -217,4 +260,5 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
     if embeddings.ndim != 2 or len(embeddings) != len(dataset):
         raise ValueError(f"Embeddings of shape {embeddings.shape} do not match the {len(dataset)} texts of the dataset.")
     return rank_embeddings(embeddings, dataset.labels, dataset.is_regression, model_name, esms, esm_dir, banks,
-                           dataset.name, precision, device, chunk_size, progress, skipped=hub_failed)
+                           dataset.task_id, precision, device, chunk_size, progress, skipped=hub_failed,
+                           target_subset=dataset.task_subset, keep_target_copies=keep_target_copies)

@@ -102,6 +102,9 @@ class TaskSelector:
         self.text_column2 = with_tooltip(W.Dropdown(description='2nd text', options=[NONE]), 'for text-pair tasks')
         self.label_column = W.Dropdown(description='Label', options=[])
         self.regression = W.Checkbox(description='regression (numeric labels)', value=False, indent=False)
+        self.dataset_name = with_tooltip(W.Text(description='Name', placeholder='e.g. imdb'),
+                                         "the dataset's name: ESMs of this dataset itself (or its copies) are left out")
+        self.keep_copies = W.Checkbox(description="keep ESMs of this dataset itself", value=False, indent=False)
         self.num_examples = with_tooltip(W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7), '0: all rows')
         self.seed = W.IntText(description='Seed', value=42)
         self.model = W.Combobox(description='Base model', value=str(model_name), ensure_option=False,
@@ -150,7 +153,7 @@ class TaskSelector:
         self.esm_box = W.VBox([])
         data = W.VBox([self.data_source, self.source_box,
                        W.HBox([self.text_column, self.text_column2]), W.HBox([self.label_column, self.regression]),
-                       W.HBox([self.num_examples, self.seed]), self.model])
+                       W.HBox([self.num_examples, self.seed]), W.HBox([self.dataset_name, self.keep_copies]), self.model])
         esms = W.VBox([self.esm_source, self.esm_box])
         results = W.VBox([W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button]), self.table])
         measured = W.VBox([W.HTML('Paste measured transfer results to compare them with the ranking:'),
@@ -231,6 +234,7 @@ class TaskSelector:
     def _set_frame(self, df: pd.DataFrame, name: str):
         if not isinstance(df, pd.DataFrame) or df.empty: raise ValueError(f"{name!r} holds no rows.")
         self.frame, self.frame_name, self._hf = df, name, None
+        self.dataset_name.value = name
         cols = [str(c) for c in df.columns]
         texty = [c for c in cols if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
         self.text_column.options, self.label_column.options = cols, cols
@@ -251,10 +255,11 @@ class TaskSelector:
         "The target `TaskDataset` the widget's settings describe."
         if self.frame is None: raise ValueError("No target data yet: pick a DataFrame, load a file or a Hub dataset first.")
         text = self.text_column.value if self.text_column2.value == NONE else (self.text_column.value, self.text_column2.value)
-        kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value)
+        kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value,
+                  task_id=self.dataset_name.value.strip() or self.frame_name)
         if self._hf is not None:
-            return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_id=self.frame_name, **kw)
-        return TaskDataset.from_pandas(self.frame, text, self.label_column.value, task_id=self.frame_name, **kw)
+            return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=self.hub_subset.value.strip() or None, **kw)
+        return TaskDataset.from_pandas(self.frame, text, self.label_column.value, **kw)
 
     # ---- ESMs ----
     def _show_esm_source(self):
@@ -299,7 +304,7 @@ class TaskSelector:
         self._step(2, f'Embedding {len(ds):,} texts…')
         X = self._embedders[model](ds.texts)
         self._step(3, 'Scoring the ESMs…')
-        ranking = compute_task_ranking(ds, model, embeddings=X, progress=False, **kw)
+        ranking = compute_task_ranking(ds, model, embeddings=X, progress=False, keep_target_copies=self.keep_copies.value, **kw)
         if failed: ranking.skipped = pd.concat([ranking.skipped, pd.DataFrame(failed, columns=['ESM', 'Reason'])], ignore_index=True)
         self.dataset, self.ranking = ds, ranking
         self._ticked &= set(ranking.labels)

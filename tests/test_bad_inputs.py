@@ -142,3 +142,20 @@ def test_truncated_bank(tmp_path, tiny_bert):
         with pytest.raises(ESMError, match='not a readable ESM bank'):
             rank_embeddings(np.ones((4, 32)), [0, 1, 0, 1], banks=tmp_path / 'cut.safetensors', model_name=tiny_bert, progress=False)
     assert len(ESMBank(f)) == 2
+
+
+def test_constant_regression_target_refused(tmp_path, tiny_bert, capsys):
+    from esm_nb.cli import main
+    pd.DataFrame({'text': ['a film', 'a game'] * 5, 'score': [2.5] * 10}).to_csv(tmp_path / 'flat.csv', index=False)
+    ESM(ESMConfig(tiny_bert, 'org/x', esm_embedding_dim=32)).save_pretrained(tmp_path / 'esms' / 'x')
+    assert main(['rank', str(tmp_path / 'flat.csv'), '--label-column', 'score', '--model', tiny_bert,
+                 '--esm-dir', str(tmp_path / 'esms'), '-q']) == 2
+    assert 'nothing to predict' in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_command_line(tmp_path):
+    import subprocess, sys
+    r = subprocess.run([sys.executable, '-m', 'esm_nb', 'corpora'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and 'bbc_news' in r.stdout, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, '-m', 'esm_nb', 'rank', str(tmp_path / 'missing.csv'), '-q'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and r.stderr.strip(), (r.returncode, r.stderr[-2000:])

@@ -13,7 +13,7 @@ import numpy as np, pandas as pd
 # %% auto #0
 __all__ = ['READERS', 'check_columns', 'missing_mask', 'infer_is_regression', 'check_target', 'encode_labels', 'check_texts',
            'TaskDataset', 'sample_indices', 'from_pandas', 'from_lists', 'read_table', 'from_file', 'from_hf_dataset',
-           'from_hugging_face']
+           'hub_dataset_id', 'from_hugging_face']
 
 # %% ../nbs/00_data.ipynb #ef134f85
 def check_columns(df: pd.DataFrame, # the raw table
@@ -251,6 +251,15 @@ def from_hf_dataset(cls: type[TaskDataset],
     ds.seed = seed if num_examples is not None else None
     return ds
 
+def hub_dataset_id(name: str, # a dataset name as a user gives it: 'imdb', 'stanfordnlp/imdb', or a local folder
+                  ) -> str:
+    "The Hub's id of a dataset whose name has no owner (a redirect); any other name as it is."
+    if '/' in name or Path(name).exists(): return name
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+    try: return HfApi().dataset_info(name).id
+    except (HfHubHTTPError, OSError): return name  # offline or unknown: datasets reports it
+
 @classmethod
 def from_hugging_face(cls: type[TaskDataset],
                       name: str, # Hub dataset id, e.g. 'stanfordnlp/imdb'
@@ -261,6 +270,7 @@ def from_hugging_face(cls: type[TaskDataset],
                       **kwargs) -> TaskDataset:
     "Load one split with `datasets.load_dataset` and build a `TaskDataset` whose task id is the Hub name."
     import datasets
+    name = hub_dataset_id(name)
     hf = datasets.load_dataset(name, subset, split=split)
     return cls.from_hf_dataset(hf, text_column, label_column, task_id=name, task_subset=subset, task_split=split, **kwargs)
 TaskDataset.from_hf_dataset, TaskDataset.from_hugging_face = from_hf_dataset, from_hugging_face

@@ -6,7 +6,7 @@ are replaced by minimal stand-ins; its hf-dataset-selector calls are unchanged) 
 Each ranking must equal the one esm_nb's native API gives on the same inputs. huggingface_hub, transformers and datasets
 are not mocked: their endpoint, cache and offline constants are patched as well as the environment, and the offline flags
 of the test command are undone for this module only."""
-import json, logging, os
+import json, logging, os, subprocess
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, pandas as pd, pytest, torch
@@ -352,11 +352,11 @@ print(json.dumps({path: params(path) for path in sys.argv[2:]}))
 """
 
 
-def peer_python():
-    peer = Path(os.environ.get('ESM_NB_PEER_VENV', ROOT/'bench'/'.peer-venv'))
-    if not (peer/'.ready').exists() and not next(peer.glob('lib/python*/site-packages/hfselect'), None):
-        pytest.skip(f'hf-dataset-selector 0.2.1 is not installed in {peer} (bench/setup_peer.sh)')
-    return peer/'bin'/'python'
+def peer_python() -> Path:
+    "hf-dataset-selector 0.2.1 in its own environment, built by bench/setup_peer.sh (once; it prints the Python)."
+    out = subprocess.run(['bash', str(ROOT/'bench'/'setup_peer.sh')], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return Path(out.stdout.strip().splitlines()[-1])
 
 
 def test_readme_is_hfselects_own():
@@ -369,7 +369,7 @@ def test_readme_is_hfselects_own():
 
 def test_signatures_are_hfselects(tmp_path):
     "Every public callable takes hfselect's parameters, in its order, with its defaults (extra ones only keyword-only)."
-    import subprocess, sys
+    import sys
     dump = lambda py, module: json.loads(subprocess.run([str(py), '-c', DUMP, module, *SIGNATURES], cwd=tmp_path, check=True,
                                                         capture_output=True, text=True).stdout)  # hfselect logs to ./hfselect_logs.log
     theirs, ours = dump(peer_python(), 'hfselect'), dump(sys.executable, 'esm_nb.hfselect')

@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['READERS', 'check_columns', 'missing_mask', 'infer_is_regression', 'check_target', 'encode_labels', 'check_texts',
-           'TaskDataset', 'sample_indices', 'from_pandas', 'from_lists', 'read_table', 'from_file', 'from_hf_dataset',
-           'hub_dataset_id', 'from_hugging_face']
+           'TaskDataset', 'sample_indices', 'read_table', 'hub_dataset_id']
 
 # %% ../nbs/00_data.ipynb #ef134f85
 def check_columns(df: pd.DataFrame, # the raw table
@@ -147,8 +147,8 @@ def sample_indices(n: int, num_examples: int | None, seed: int | None) -> np.nda
     return np.sort(np.random.default_rng(seed).choice(n, size=num_examples, replace=False))
 
 # %% ../nbs/00_data.ipynb #6ac8c2c2
-@classmethod
-def from_pandas(cls: type[TaskDataset],
+@patch(cls_method=True)
+def from_pandas(cls: TaskDataset,
                 df: pd.DataFrame,
                 text_column: str | tuple[str, str] = 'text', # one column, or two for text pairs
                 label_column: str = 'label',
@@ -188,18 +188,16 @@ def from_pandas(cls: type[TaskDataset],
     return cls(texts, y, is_regression, classes, task_id=task_id, task_subset=task_subset, task_split=task_split,
                text_column=text_column if isinstance(text_column, str) else tuple(text_column), label_column=label_column,
                seed=seed if num_examples is not None else None, language=language, num_dropped=int(missing.sum()))
-TaskDataset.from_pandas = from_pandas
 
 # %% ../nbs/00_data.ipynb #730b1d5d
-@classmethod
-def from_lists(cls: type[TaskDataset], texts: list, labels: list, **kwargs) -> TaskDataset:
+@patch(cls_method=True)
+def from_lists(cls: TaskDataset, texts: list, labels: list, **kwargs) -> TaskDataset:
     "Build from a list of texts (or of (text, text) pairs) and a list of labels."
     if len(texts) != len(labels): raise ValueError(f"{len(texts)} texts but {len(labels)} labels: they must match.")
     if texts and not isinstance(texts[0], str) and isinstance(texts[0], (tuple, list)):
         a, b = zip(*texts)
         return cls.from_pandas(pd.DataFrame({'text': list(a), 'text_pair': list(b), 'label': labels}), ('text', 'text_pair'), 'label', **kwargs)
     return cls.from_pandas(pd.DataFrame({'text': texts, 'label': labels}), 'text', 'label', **kwargs)
-TaskDataset.from_lists = from_lists
 
 # %% ../nbs/00_data.ipynb #27cbebcc
 READERS = {'.csv': pd.read_csv, '.tsv': lambda p, **kw: pd.read_csv(p, sep='\t', **kw),
@@ -220,18 +218,17 @@ def read_table(path: str | Path,
                          "pass the file's encoding, e.g. encoding='latin-1' or 'cp1252' (on the command line: --encoding latin-1).") from None
     except LookupError: raise ValueError(f"Unknown encoding {encoding!r}: use a Python codec name such as 'utf-8', 'latin-1' or 'cp1252'.") from None
 
-@classmethod
-def from_file(cls: type[TaskDataset], path: str | Path, text_column='text', label_column='label',
+@patch(cls_method=True)
+def from_file(cls: TaskDataset, path: str | Path, text_column='text', label_column='label',
               encoding: str | None = None, # of a text file; default UTF-8
               **kwargs) -> TaskDataset:
     "Build from a CSV/TSV/JSON/JSONL/Parquet file; the task id defaults to the file name."
     kwargs.setdefault('task_id', Path(path).stem)
     return cls.from_pandas(read_table(path, encoding), text_column, label_column, **kwargs)
-TaskDataset.from_file = from_file
 
 # %% ../nbs/00_data.ipynb #33db90c7
-@classmethod
-def from_hf_dataset(cls: type[TaskDataset],
+@patch(cls_method=True)
+def from_hf_dataset(cls: TaskDataset,
                     dataset, # a `datasets.Dataset` (one split)
                     text_column: str | tuple[str, str] = 'text',
                     label_column: str = 'label',
@@ -260,8 +257,8 @@ def hub_dataset_id(name: str, # a dataset name as a user gives it: 'imdb', 'stan
     try: return HfApi().dataset_info(name).id
     except (HfHubHTTPError, OSError): return name  # offline or unknown: datasets reports it
 
-@classmethod
-def from_hugging_face(cls: type[TaskDataset],
+@patch(cls_method=True)
+def from_hugging_face(cls: TaskDataset,
                       name: str, # Hub dataset id, e.g. 'stanfordnlp/imdb'
                       subset: str | None = None, # configuration name
                       split: str = 'train',
@@ -273,4 +270,3 @@ def from_hugging_face(cls: type[TaskDataset],
     name = hub_dataset_id(name)
     hf = datasets.load_dataset(name, subset, split=split)
     return cls.from_hf_dataset(hf, text_column, label_column, task_id=name, task_subset=subset, task_split=split, **kwargs)
-TaskDataset.from_hf_dataset, TaskDataset.from_hugging_face = from_hf_dataset, from_hugging_face

@@ -295,7 +295,8 @@ If you are using Embedding Space Maps, please cite the [paper](https://aclanthol
 # %% ../nbs/03_esm.ipynb #1af5314d
 LEGACY_KEYS = {'sequential.0.weight': 'model.weight', 'sequential.0.bias': 'model.bias'}
 
-def _save_pretrained(self: ESM, path: str | Path) -> Path:
+@patch
+def save_pretrained(self: ESM, path: str | Path) -> Path:
     "Write `config.json`, `model.safetensors` and the `README.md` model card into folder `path`."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     # the files describe the weights as written (current keys, so the current format version), whatever was loaded
@@ -304,7 +305,6 @@ def _save_pretrained(self: ESM, path: str | Path) -> Path:
     save_file({k: v.detach().contiguous().float() for k, v in self.state_dict().items()}, str(path/'model.safetensors'))
     (path/'README.md').write_text(model_card(config))
     return path
-ESM.save_pretrained = _save_pretrained
 
 def _local_files(path: Path) -> tuple[Path, Path]:
     if not (path/'config.json').exists(): raise ESMError(f"{path}: no config.json, so this is not an ESM folder.")
@@ -332,7 +332,8 @@ def load_weights(file: Path) -> dict:
     except Exception as e: raise ESMError(f"{file}: not a readable safetensors file ({e}).") from e
     return {LEGACY_KEYS.get(k, k): v for k, v in sd.items()}
 
-def _from_pretrained(cls, path_or_repo: str | Path, revision: str | None = None, **hub_kwargs) -> ESM:
+@patch(cls_method=True)
+def from_pretrained(cls: ESM, path_or_repo: str | Path, revision: str | None = None, **hub_kwargs) -> ESM:
     "Load an ESM from a local folder or a Hub repo id."
     p, name = Path(path_or_repo), str(path_or_repo)
     if not p.is_dir() and (p.exists() or name.count('/') > 1 or name.startswith(('.', '/', '~'))):
@@ -358,7 +359,6 @@ def _from_pretrained(cls, path_or_repo: str | Path, revision: str | None = None,
     except RuntimeError as e: raise ESMError(f"{path_or_repo}: weights do not fit a {config.esm_architecture} ESM of dimension {config.esm_embedding_dim}: {e}") from e
     esm.source = str(path_or_repo)
     return esm.eval()
-ESM.from_pretrained = classmethod(_from_pretrained)
 
 # %% ../nbs/03_esm.ipynb #4d4a2cbf
 def with_hub_retry(fn, *args, retries: int = 4, backoff: float = 0.5, **kwargs):

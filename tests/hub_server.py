@@ -135,4 +135,5 @@ class HubServer:
         self.url = f'http://127.0.0.1:{self.server.server_port}'
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def close(self): self.server.shutdown()
+    def close(self):
+        self.server.shutdown(); self.server.server_close()  # closed, so a stale client is refused instead of left waiting

@@ -308,6 +308,8 @@ def hub(tmp_path_factory):
     mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)  # transformers asks huggingface_hub whether it is offline
+    # transformers keeps one HfApi with the endpoint of its first use: start this stand-in's tests with a fresh one
+    import transformers.utils.hub as tf_hub; mp.setattr(tf_hub, '_hf_api', None, raising=False)
     c = datasets.config
     mp.setattr(c, 'HF_ENDPOINT', srv.url); mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
     mp.setattr(c, 'HF_HUB_OFFLINE', False); mp.setattr(c, 'HF_DATASETS_OFFLINE', False)

@@ -35,6 +35,8 @@ def hub_with_model(tiny_bert, tmp_path):
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setenv('HF_HUB_OFFLINE', '0'); mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
     mp.setenv('TRANSFORMERS_OFFLINE', '0')
+    # transformers keeps one HfApi with the endpoint of its first use: start this stand-in's tests with a fresh one
+    import transformers.utils.hub as tf_hub; mp.setattr(tf_hub, '_hf_api', None, raising=False)
     yield srv
     mp.undo(); srv.close()
 

@@ -13,7 +13,9 @@ from .data import TaskDataset, encode_labels, infer_is_regression
 from .embed import DEFAULT_MODEL
 
 # %% auto #0
-__all__ = ['load_target', 'load_labels', 'load_embeddings', 'quiet_progress', 'parser', 'main']
+__all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'quiet_progress', 'parser', 'esm_source', 'rank_command',
+           'build_command', 'bank_command', 'publish_command', 'corpora_command', 'demo_command', 'build_zoo_command',
+           'transfer_command', 'main']
 
 # %% ../nbs/08_cli.ipynb #70e387cd
 def _add_target(p: argparse.ArgumentParser):
@@ -87,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--embeddings', help='precomputed target embeddings (.npy, n×d) instead of texts')
     r.add_argument('--labels', help='labels for --embeddings (.npy, or .csv with --label-column)')
     r.add_argument('--precision', default='float64', choices=['float64', 'float32'])
-    r.add_argument('--device', help="e.g. 'cuda' (default: CPU for scoring)")
+    r.add_argument('--device', help="for embedding and scoring, e.g. 'cuda' or 'cpu' (default: the GPU when there is one)")
     r.add_argument('--keep-target-copies', action='store_true', help='also rank ESMs of the target dataset itself and its copies')
     r.add_argument('--top', type=int, default=10); r.add_argument('--csv'); r.add_argument('--markdown'); r.add_argument('--plot')
     b = add('build', 'build one ESM from a source dataset'); _add_target(b)
@@ -119,69 +121,21 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--report-only', action='store_true', help='report what the work folder holds; run nothing')
     return p
 
-def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
-    if a.quiet: quiet_progress()
-    try: return _run(a)
-    except (ValueError, FileNotFoundError, KeyError) as e:
-        print(f"esm-nb {a.command}: {e}", file=sys.stderr); return 2
+# %% ../nbs/08_cli.ipynb #3e484fbf
+def esm_source(a: argparse.Namespace) -> dict:
+    "Where `rank` takes its ESMs from: `--esm-dir` and `--bank`s; the Hub with `--hub` (neither given); else the bundled zoo."
+    from esm_nb.zoo import ZOO_DIR
+    return dict(esm_dir=a.esm_dir or (None if a.bank or a.hub else ZOO_DIR), banks=a.bank)
 
-def _run(a) -> int:
-    if a.command == 'corpora':
-        from esm_nb.corpora import list_corpora
-        print(list_corpora().to_string(index=False)); return 0
-    if a.command == 'demo':
-        from esm_nb.zoo import run_demo
-        run_demo(a.out, a.num_examples, progress=not a.quiet); return 0
-    if a.command == 'build-zoo':
-        from esm_nb.zoo import build_zoo, ZOO_DIR
-        build_zoo(a.out or ZOO_DIR, progress=not a.quiet); return 0
-    if a.command == 'publish':
-        from esm_nb.hub import publish_folder
-        table = publish_folder(a.esm_dir, a.namespace, a.private, progress=not a.quiet)
-        print(table.to_string(index=False)); return 0 if table.error.isna().all() else 1
-    if a.command == 'bank':
-        from esm_nb.esm import load_esm_folder, save_bank
-        esms, failed = load_esm_folder(a.esm_dir)
-        for name, reason in failed: print(f"skipped {name}: {reason}", file=sys.stderr)
-        print(f"Wrote {len(esms)} ESMs to {save_bank(esms, a.out)}"); return 0
-    if a.command == 'transfer':
-        from esm_nb.transfer import TransferRunner, TransferBudget, corpus_experiment, DEFAULT_TARGETS
-        targets = a.targets or list(DEFAULT_TARGETS)
-        budget = TransferBudget(source_epochs=a.source_epochs, source_batch_size=a.batch_size, source_learning_rate=a.learning_rate,
-                                target_epochs=a.target_epochs, target_batch_size=a.batch_size, target_learning_rate=a.learning_rate,
-                                max_length=a.max_length, seeds=tuple(a.seeds))
-        src, tgt = corpus_experiment(targets, a.sources, a.source_examples, a.target_train, a.target_test)
-        runner = TransferRunner(a.work_dir, src, tgt, a.model, budget, a.device, progress=not a.quiet)
-        if not a.report_only: runner.run()
-        print(runner.summary().to_markdown(floatfmt='.3f'))
-        if a.report:
-            from esm_nb.transfer import write_report
-            print(f"Report written to {write_report(runner, a.report)}")
-        return 0
-    if a.command == 'rank' and a.embeddings:
-        from esm_nb.rank import rank_embeddings
-        from esm_nb.zoo import ZOO_DIR
+def rank_command(a: argparse.Namespace) -> int:
+    "`esm-nb rank`: the target (a dataset, or precomputed embeddings and labels) against the chosen ESMs."
+    from esm_nb.rank import compute_task_ranking, rank_embeddings
+    kw = dict(precision=a.precision, device=a.device, progress=not a.quiet, keep_target_copies=a.keep_target_copies, **esm_source(a))
+    if a.embeddings:
         if not a.labels: raise ValueError("--embeddings needs --labels.")
         y, reg = load_labels(a.labels, a.label_column, a.regression)
-        esm_dir = a.esm_dir or (None if a.bank or a.hub else ZOO_DIR)
-        ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, a.model, esm_dir=esm_dir, banks=a.bank,
-                                  target=a.name or Path(a.embeddings).stem, precision=a.precision, device=a.device,
-                                  progress=not a.quiet, keep_target_copies=a.keep_target_copies)
-        return _report(ranking, a)
-    ds = load_target(a)
-    if a.command == 'build':
-        from esm_nb.finetune import build_esm
-        esm = build_esm(ds, a.model, a.method, a.lm_epochs, a.lm_batch_size, a.lm_learning_rate, progress=not a.quiet)
-        print(f"Saved {esm!r} to {esm.save_pretrained(a.out)}"); return 0
-    from esm_nb.rank import compute_task_ranking
-    from esm_nb.zoo import ZOO_DIR
-    ranking = compute_task_ranking(ds, a.model, esm_dir=a.esm_dir or (None if a.bank or a.hub else ZOO_DIR), banks=a.bank,
-                                   precision=a.precision, device=a.device, progress=not a.quiet,
-                                   keep_target_copies=a.keep_target_copies)
-    return _report(ranking, a)
-
-def _report(ranking, a) -> int:
+        ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, a.model, target=a.name or Path(a.embeddings).stem, **kw)
+    else: ranking = compute_task_ranking(load_target(a), a.model, **kw)
     if not len(ranking):
         print(f"esm-nb rank: no ESM could score the target; each was skipped:\n{ranking.skipped.to_string(index=False)}", file=sys.stderr)
         return 1
@@ -193,3 +147,69 @@ def _report(ranking, a) -> int:
         import matplotlib; matplotlib.use('Agg')
         ranking.plot(top_k=max(a.top, 10)).savefig(a.plot, dpi=120)
     return 0
+
+def build_command(a: argparse.Namespace) -> int:
+    "`esm-nb build`: fine-tune on the source dataset, fit its ESM, save it."
+    from esm_nb.finetune import build_esm
+    esm = build_esm(load_target(a), a.model, a.method, a.lm_epochs, a.lm_batch_size, a.lm_learning_rate, progress=not a.quiet)
+    print(f"Saved {esm!r} to {esm.save_pretrained(a.out)}")
+    return 0
+
+def bank_command(a: argparse.Namespace) -> int:
+    "`esm-nb bank`: pack a folder of linear ESMs into one bank file."
+    from esm_nb.esm import load_esm_folder, save_bank
+    esms, failed = load_esm_folder(a.esm_dir)
+    for name, reason in failed: print(f"skipped {name}: {reason}", file=sys.stderr)
+    print(f"Wrote {len(esms)} ESMs to {save_bank(esms, a.out)}")
+    return 0
+
+def publish_command(a: argparse.Namespace) -> int:
+    "`esm-nb publish`: push every ESM of a folder to the Hub; status 1 if any failed."
+    from esm_nb.hub import publish_folder
+    table = publish_folder(a.esm_dir, a.namespace, a.private, progress=not a.quiet)
+    print(table.to_string(index=False))
+    return 0 if table.error.isna().all() else 1
+
+# %% ../nbs/08_cli.ipynb #c458b88a
+def corpora_command(a: argparse.Namespace) -> int:
+    "`esm-nb corpora`: the offline corpora."
+    from esm_nb.corpora import list_corpora
+    print(list_corpora().to_string(index=False))
+    return 0
+
+def demo_command(a: argparse.Namespace) -> int:
+    "`esm-nb demo`: the bundled zoo ranked for BBC News."
+    from esm_nb.zoo import run_demo
+    run_demo(a.out, a.num_examples, progress=not a.quiet)
+    return 0
+
+def build_zoo_command(a: argparse.Namespace) -> int:
+    "`esm-nb build-zoo`: build, or resume, the zoo of ESMs for the offline corpora."
+    from esm_nb.zoo import build_zoo, ZOO_DIR
+    build_zoo(a.out or ZOO_DIR, progress=not a.quiet)
+    return 0
+
+def transfer_command(a: argparse.Namespace) -> int:
+    "`esm-nb transfer`: run (or resume) a transfer experiment on the offline corpora; report it."
+    from esm_nb.transfer import TransferRunner, TransferBudget, corpus_experiment, write_report, DEFAULT_TARGETS
+    budget = TransferBudget(source_epochs=a.source_epochs, source_batch_size=a.batch_size, source_learning_rate=a.learning_rate,
+                            target_epochs=a.target_epochs, target_batch_size=a.batch_size, target_learning_rate=a.learning_rate,
+                            max_length=a.max_length, seeds=tuple(a.seeds))
+    src, tgt = corpus_experiment(a.targets or list(DEFAULT_TARGETS), a.sources, a.source_examples, a.target_train, a.target_test)
+    runner = TransferRunner(a.work_dir, src, tgt, a.model, budget, a.device, progress=not a.quiet)
+    if not a.report_only: runner.run()
+    print(runner.summary().to_markdown(floatfmt='.3f'))
+    if a.report: print(f"Report written to {write_report(runner, a.report)}")
+    return 0
+
+COMMANDS = {'rank': rank_command, 'build': build_command, 'bank': bank_command, 'publish': publish_command,
+            'corpora': corpora_command, 'demo': demo_command, 'build-zoo': build_zoo_command, 'transfer': transfer_command}
+
+def main(argv: list[str] | None = None) -> int:
+    "The `esm-nb` command: exit status 0 when done, 1 when nothing could be ranked or published, 2 on bad input."
+    a = parser().parse_args(argv)
+    if a.quiet: quiet_progress()
+    try: return COMMANDS[a.command](a)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        print(f"esm-nb {a.command}: {e}", file=sys.stderr)
+        return 2

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/esm.html.md"""
 
 # %% ../nbs/03_esm.ipynb #b31d0640
 from __future__ import annotations
-import json, math, tempfile, time
+import importlib.resources, json, math, tempfile, time
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import numpy as np, torch
@@ -16,9 +16,10 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'LEGACY_KEYS', 'BANK_FORMAT', 'ESMError', 'ESMConfig', 'ESM', 'esm_mse', 'fit_adamw',
-           'fit_ridge', 'fit_esm', 'model_card', 'load_weights', 'with_hub_retry', 'esm_folders', 'iter_esm_folder',
-           'load_esm_folder', 'save_bank', 'ESMBank']
+__all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'NA', 'OPTIONAL', 'LEGACY_KEYS', 'BANK_FORMAT', 'ESMError',
+           'ESMConfig', 'ESM', 'esm_mse', 'fit_adamw', 'fit_ridge', 'fit_esm', 'card_fields', 'model_card',
+           'load_weights', 'with_hub_retry', 'esm_folders', 'iter_esm_folder', 'load_esm_folder', 'save_bank',
+           'ESMBank']
 
 # %% ../nbs/03_esm.ipynb #ed46e78a
 ESM_VERSION = '0.2.0'
@@ -186,111 +187,25 @@ def _details(c: ESMConfig) -> str:
     lines = [f"- **{DETAIL_NAMES[k]}:** {round(v, 4) if isinstance(v, float) else v}" for k, v in c.extra.items() if k in DETAIL_NAMES and v is not None]
     return '\n'.join(lines) or '[More Information Needed]'
 
+CARD_TEMPLATE = Path(importlib.resources.files('esm_nb'))/'templates'/'model_card.md'
+NA = {'esm_num_epochs', 'esm_batch_size', 'esm_learning_rate', 'esm_weight_decay', 'esm_optimizer'}  # a ridge fit has none
+OPTIONAL = {'task_subset', 'num_examples', 'seed'}  # left blank when missing, as in the published cards
+
+def card_fields(c: ESMConfig) -> dict:
+    "The values the model card template shows, missing ones in the published cards' words."
+    missing = lambda k: 'n/a' if k in NA else '' if k in OPTIONAL else '[More Information Needed]'
+    values = {k: _v(v, missing(k)) for k, v in c.to_dict().items()}
+    fit = 'closed-form ridge least squares' if c.esm_fit_method == 'ridge' else 'AdamW on the mean squared error'
+    mse = _v(None if c.esm_mse is None else f'{c.esm_mse:.6g}')
+    return {**values, 'fit': fit, 'details': _details(c), 'esm_mse': mse}
+
 def model_card(config: ESMConfig) -> str:
-    "The README.md model card of an ESM."
+    "The README.md model card of an ESM: a YAML header with the tags discovery uses, then `CARD_TEMPLATE` filled from the config."
     c = config
     header = ['---', f'base_model: {c.base_model_name}', 'datasets:', f'- {c.task_id}']
     if c.language: header += ['language:', f'- {c.language}']
     header += ['license: apache-2.0', 'library_name: esm_nb', 'tags:', '- embedding_space_map', f'- BaseLM:{c.base_model_name}', '---']
-    fit = ('closed-form ridge least squares' if c.esm_fit_method == 'ridge' else 'AdamW on the mean squared error')
-    return '\n'.join(header) + f"""
-
-# ESM {c.task_id}
-
-## Model Details
-
-### Model Description
-
-An Embedding Space Map (ESM): a {c.esm_architecture} map that imitates, on the embeddings of `{c.base_model_name}`, the effect of fine-tuning that model on {c.task_id}.
-
-- **Developed by:** {_v(c.developers)}
-- **Model type:** ESM
-- **Base Model:** {c.base_model_name}
-- **Intermediate Task:** {c.task_id}
-- **ESM architecture:** {c.esm_architecture}
-- **ESM embedding dimension:** {_v(c.esm_embedding_dim)}
-- **Language(s) (NLP):** {_v(c.language)}
-- **License:** Apache-2.0 license
-- **ESM version:** {c.version}
-
-## Training Details
-
-### Intermediate Task
-- **Task ID:** {c.task_id}
-- **Subset [optional]:** {_v(c.task_subset, '')}
-- **Text Column:** {_v(c.text_column)}
-- **Label Column:** {_v(c.label_column)}
-- **Dataset Split:** {_v(c.task_split)}
-- **Sample size [optional]:** {_v(c.num_examples, '')}
-- **Sample seed [optional]:** {_v(c.seed, '')}
-
-### Training Procedure [optional]
-
-#### Language Model Training Hyperparameters [optional]
-- **Epochs:** {_v(c.lm_num_epochs)}
-- **Batch size:** {_v(c.lm_batch_size)}
-- **Learning rate:** {_v(c.lm_learning_rate)}
-- **Weight Decay:** {_v(c.lm_weight_decay)}
-- **Optimizer**: {_v(c.lm_optimizer)}
-
-### ESM Training Hyperparameters [optional]
-- **Fit:** {fit}
-- **Epochs:** {_v(c.esm_num_epochs, 'n/a')}
-- **Batch size:** {_v(c.esm_batch_size, 'n/a')}
-- **Learning rate:** {_v(c.esm_learning_rate, 'n/a')}
-- **Weight Decay:** {_v(c.esm_weight_decay, 'n/a')}
-- **Optimizer**: {_v(c.esm_optimizer, 'n/a')}
-
-### Additional training details
-{_details(c)}
-
-## Model evaluation
-
-### Evaluation of ESM [optional]
-MSE: {_v(None if c.esm_mse is None else f'{c.esm_mse:.6g}')} (mean squared error between the mapped base embeddings and the fine-tuned embeddings of the training texts)
-
-## What are Embedding Space Maps used for?
-
-Embedding Space Maps are part of ESM-LogME, an efficient method for finding intermediate datasets for transfer learning: fine-tune a language model on a suitable intermediate dataset first, then on your small target dataset. ESM-LogME ranks thousands of candidate datasets in seconds by how well they are expected to transfer to your target task.
-
-## How can I use ESM-LogME / ESMs?
-
-With [esm_nb](https://github.com/esm-nb/esm_nb):
-
-```python
-from esm_nb.data import TaskDataset
-from esm_nb.rank import compute_task_ranking
-
-dataset = TaskDataset.from_hugging_face("stanfordnlp/imdb", split="train", num_examples=1000, seed=42)
-ranking = compute_task_ranking(dataset, "{c.base_model_name}", esm_dir="path/to/esms")
-ranking[:10]
-```
-
-ESMs in this format also load in [hf-dataset-selector](https://pypi.org/project/hf-dataset-selector).
-
-## How do Embedding Space Maps work?
-
-ESMs are small networks trained to map a base model's embedding of a text to the embedding the model produces after fine-tuning on a task. Applied to your target texts, they approximate how each fine-tuned model would embed them, without running any fine-tuned model.
-
-## Citation
-
-If you are using Embedding Space Maps, please cite the [paper](https://aclanthology.org/2024.emnlp-main.529/).
-
-**BibTeX:**
-
-```
-@inproceedings{{schulte-etal-2024-less,
-    title = "Less is More: Parameter-Efficient Selection of Intermediate Tasks for Transfer Learning",
-    author = "Schulte, David and Hamborg, Felix and Akbik, Alan",
-    booktitle = "Proceedings of the 2024 Conference on Empirical Methods in Natural Language Processing",
-    year = "2024",
-    publisher = "Association for Computational Linguistics",
-    url = "https://aclanthology.org/2024.emnlp-main.529/",
-    doi = "10.18653/v1/2024.emnlp-main.529",
-    pages = "9431--9442",
-}}
-```
-"""
+    return '\n'.join(header) + '\n\n' + CARD_TEMPLATE.read_text().format_map(card_fields(c))
 
 # %% ../nbs/03_esm.ipynb #1af5314d
 LEGACY_KEYS = {'sequential.0.weight': 'model.weight', 'sequential.0.bias': 'model.bias'}

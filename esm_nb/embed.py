@@ -14,7 +14,7 @@ from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'PACKAGED_MODELS', 'POOLINGS', 'model_path', 'pooling_for', 'pool', 'make_tiny_bert',
-           'quiet_transformers', 'default_device', 'cache_key', 'Embedder', 'check_text_list']
+           'quiet_transformers', 'check_text_list', 'encode', 'pad_batch', 'default_device', 'cache_key', 'Embedder']
 
 # %% ../nbs/01_embed.ipynb #bab0b50b
 DEFAULT_MODEL = 'sentence-transformers/all-MiniLM-L6-v2'
@@ -85,6 +85,28 @@ def quiet_transformers():
     try: yield
     finally: log.set_verbosity(level); log.enable_progress_bar()
 
+# %% ../nbs/01_embed.ipynb #152c20d1
+def check_text_list(texts: list) -> None:
+    "Raise a clear error for an empty list or non-string entries."
+    if len(texts) == 0: raise ValueError("No texts to embed.")
+    for i, t in enumerate(texts):
+        ok = isinstance(t, str) or (isinstance(t, (tuple, list)) and len(t) == 2 and all(isinstance(s, str) for s in t))
+        if not ok: raise ValueError(f"Text {i} is {t!r} ({type(t).__name__}): every text must be a str or a pair of str.")
+
+def encode(tokenizer, texts: list, # str, or (str, str) pairs
+           max_length: int = 128) -> dict:
+    "Token ids of every text, truncated to `max_length` and not padded."
+    check_text_list(texts)
+    if not isinstance(texts[0], str):
+        first, second = map(list, zip(*texts))
+        return tokenizer(first, second, truncation=True, max_length=max_length)
+    return tokenizer(list(texts), truncation=True, max_length=max_length)
+
+def pad_batch(tokenizer, enc: dict, idx, device) -> dict:
+    "The encoded texts at positions `idx`, padded to the longest of them, as tensors on `device`."
+    batch = tokenizer.pad({k: [enc[k][i] for i in idx] for k in enc.keys()}, return_tensors='pt')
+    return {k: v.to(device) for k, v in batch.items()}
+
 # %% ../nbs/01_embed.ipynb #408d247d
 def default_device() -> torch.device: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
@@ -124,11 +146,7 @@ class Embedder:
 
     def tokenize(self, texts: list) -> dict:
         "Token ids (no padding) for texts or (text, text) pairs."
-        check_text_list(texts)
-        if texts and not isinstance(texts[0], str):
-            a, b = map(list, zip(*texts))
-            return self.tokenizer(a, b, truncation=True, max_length=self.max_length)
-        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        return encode(self.tokenizer, texts, self.max_length)
 
     def _embed(self, texts: list) -> np.ndarray:
         enc = self.tokenize(texts)
@@ -138,8 +156,7 @@ class Embedder:
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                batch = self.tokenizer.pad({k: [enc[k][i] for i in idx] for k in enc.keys()}, return_tensors='pt')
-                batch = {k: v.to(self.device) for k, v in batch.items()}
+                batch = pad_batch(self.tokenizer, enc, idx, self.device)
                 vecs = pool(self.model(**batch), batch['attention_mask'], self.pooling)
                 out[idx] = vecs.float().cpu().numpy()
                 bar.update(len(idx))
@@ -156,11 +173,3 @@ class Embedder:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = f.with_suffix('.tmp.npy'); np.save(tmp, x); tmp.replace(f)
         return x
-
-# %% ../nbs/01_embed.ipynb #6f696b6d
-def check_text_list(texts: list) -> None:
-    "Raise a clear error for an empty list or non-string entries."
-    if len(texts) == 0: raise ValueError("No texts to embed.")
-    for i, t in enumerate(texts):
-        ok = isinstance(t, str) or (isinstance(t, (tuple, list)) and len(t) == 2 and all(isinstance(s, str) for s in t))
-        if not ok: raise ValueError(f"Text {i} is {t!r} ({type(t).__name__}): every text must be a str or a pair of str.")

@@ -11,7 +11,7 @@ import numpy as np, torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 from .data import TaskDataset
-from .embed import Embedder, model_path, default_device, quiet_transformers, DEFAULT_MODEL
+from .embed import Embedder, model_path, default_device, quiet_transformers, encode, pad_batch, DEFAULT_MODEL
 from .esm import ESM, ESMConfig, fit_esm
 
 # %% auto #0
@@ -37,8 +37,7 @@ def finetune(dataset: TaskDataset,
         targets = torch.tensor((dataset.labels - mu) / sd, dtype=torch.float32)
     else: targets = torch.tensor(dataset.labels, dtype=torch.long)
     texts = dataset.texts
-    enc = tok(*map(list, zip(*texts)), truncation=True, max_length=max_length) if dataset.is_pair else \
-          tok(list(texts), truncation=True, max_length=max_length)
+    enc = encode(tok, texts, max_length)
     n = len(texts); steps_per_epoch = -(-n // batch_size); total = max(1, int(round(epochs * steps_per_epoch)))
     opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     sched = get_linear_schedule_with_warmup(opt, 0, total)
@@ -48,8 +47,7 @@ def finetune(dataset: TaskDataset,
     while len(losses) < total:
         for idx in torch.randperm(n, generator=g).split(batch_size):
             if len(losses) >= total: break
-            batch = tok.pad({k: [enc[k][i] for i in idx] for k in enc.keys()}, return_tensors='pt')
-            batch = {k: v.to(device) for k, v in batch.items()}
+            batch = pad_batch(tok, enc, idx, device)
             logits = model(**batch).logits
             y = targets[idx].to(device)
             loss = torch.nn.functional.mse_loss(logits.squeeze(-1), y) if dataset.is_regression else torch.nn.functional.cross_entropy(logits, y)

@@ -13,7 +13,7 @@ import numpy as np, pandas as pd, torch
 from scipy import stats
 from tqdm.auto import tqdm
 from .data import TaskDataset
-from .embed import Embedder, DEFAULT_MODEL, default_device, quiet_transformers
+from .embed import Embedder, DEFAULT_MODEL, default_device, quiet_transformers, encode, pad_batch
 from .esm import ESM, ESMConfig, fit_esm
 from .finetune import finetune, tune_and_embed
 from .logme import logme
@@ -36,10 +36,6 @@ class TransferBudget:
     def to_dict(self) -> dict: return {**asdict(self), 'seeds': list(self.seeds)}
 
 # %% ../nbs/11_transfer.ipynb #ce1fcd58
-def _encode(tok, texts, is_pair, max_length):
-    return tok(*map(list, zip(*texts)), truncation=True, max_length=max_length) if is_pair else \
-           tok(list(texts), truncation=True, max_length=max_length)
-
 def task_metric(dataset: TaskDataset) -> str:
     return 'pearson_spearman' if dataset.is_regression else 'accuracy'
 
@@ -47,14 +43,13 @@ def task_metric(dataset: TaskDataset) -> str:
 def evaluate(model, tokenizer, dataset: TaskDataset, max_length: int = 128, batch_size: int = 64) -> float:
     "Accuracy (classification) or mean of Pearson and Spearman (regression) of a sequence-classification model on `dataset`."
     device = next(model.parameters()).device
-    enc = _encode(tokenizer, dataset.texts, dataset.is_pair, max_length)
+    enc = encode(tokenizer, dataset.texts, max_length)
     order = np.argsort([len(ids) for ids in enc['input_ids']], kind='stable')
     out = np.empty((len(order), model.config.num_labels), dtype=np.float64)
     model.eval()
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        batch = tokenizer.pad({k: [enc[k][i] for i in idx] for k in enc.keys()}, return_tensors='pt')
-        out[idx] = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        out[idx] = model(**pad_batch(tokenizer, enc, idx, device)).logits.float().cpu().numpy()
     if dataset.is_regression:
         pred = out[:, 0]
         if np.ptp(pred) == 0: return 0.0 # a constant prediction carries no information

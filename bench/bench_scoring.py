@@ -59,7 +59,8 @@ def zoo(d, k_max):
 
 
 def subset(root, k):
-    from esm_nb.esm import ESM, save_bank
+    from esm_nb.esm import ESM
+    from esm_nb.bank import save_bank
     folder, bank = root / f'k{k}', root / f'bank{k}.safetensors'
     if not folder.exists():
         folder.mkdir()

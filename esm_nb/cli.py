@@ -157,7 +157,8 @@ def build_command(a: argparse.Namespace) -> int:
 
 def bank_command(a: argparse.Namespace) -> int:
     "`esm-nb bank`: pack a folder of linear ESMs into one bank file."
-    from esm_nb.esm import load_esm_folder, save_bank
+    from esm_nb.esm import load_esm_folder
+    from esm_nb.bank import save_bank
     esms, failed = load_esm_folder(a.esm_dir)
     for name, reason in failed: print(f"skipped {name}: {reason}", file=sys.stderr)
     print(f"Wrote {len(esms)} ESMs to {save_bank(esms, a.out)}")

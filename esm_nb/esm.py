@@ -16,10 +16,9 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'NA', 'OPTIONAL', 'LEGACY_KEYS', 'BANK_FORMAT', 'ESMError',
-           'ESMConfig', 'ESM', 'esm_mse', 'fit_adamw', 'fit_ridge', 'fit_esm', 'card_fields', 'model_card',
-           'load_weights', 'with_hub_retry', 'esm_folders', 'iter_esm_folder', 'load_esm_folder', 'save_bank',
-           'ESMBank']
+__all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'NA', 'OPTIONAL', 'LEGACY_KEYS', 'ESMError', 'ESMConfig', 'ESM',
+           'esm_mse', 'fit_adamw', 'fit_ridge', 'fit_esm', 'card_fields', 'model_card', 'load_weights',
+           'with_hub_retry', 'esm_folders', 'iter_esm_folder', 'load_esm_folder']
 
 # %% ../nbs/03_esm.ipynb #ed46e78a
 ESM_VERSION = '0.2.0'
@@ -321,59 +320,3 @@ def load_esm_folder(folder: str | Path) -> tuple[list[ESM], list[tuple[str, str]
     "Load every ESM in the sub-folders of `folder` (or `folder` itself); return `(esms, [(name, reason), ...])`."
     loaded = list(iter_esm_folder(folder))
     return [e for _, e in loaded if isinstance(e, ESM)], [(n, e) for n, e in loaded if not isinstance(e, ESM)]
-
-# %% ../nbs/03_esm.ipynb #553955e6
-BANK_FORMAT = 'esm_nb.bank/1'
-
-def save_bank(esms: list[ESM], path: str | Path) -> Path:
-    "Stack linear ESMs of one dimension into one safetensors bank file."
-    if not esms: raise ValueError("No ESMs to put into a bank.")
-    dims = {e.dim for e in esms}
-    if len(dims) != 1: raise ValueError(f"A bank holds ESMs of one dimension; got dimensions {sorted(dims)}. Make one bank per dimension.")
-    nonlinear = [e.config.name for e in esms if not e.is_linear]
-    if nonlinear: raise ValueError(f"Only linear ESMs go into a bank; not linear: {nonlinear[:3]}.")
-    W = torch.stack([e.linear_weights()[0].float() for e in esms]).contiguous()
-    b = torch.stack([e.linear_weights()[1].float() for e in esms]).contiguous()
-    meta = {'format': BANK_FORMAT, 'configs': json.dumps([e.config.to_dict() for e in esms])}
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({'weight': W, 'bias': b}, str(path), metadata=meta)
-    return path
-
-class ESMBank:
-    "A bank file of linear ESMs, read in chunks with plain file reads (no memory map), so memory stays at one chunk."
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if not self.path.exists(): raise FileNotFoundError(f"No such ESM bank: {self.path}")
-        try:
-            with open(self.path, 'rb') as f:
-                n = int.from_bytes(f.read(8), 'little')
-                header = json.loads(f.read(n))
-            meta, w, b = header.get('__metadata__') or {}, header['weight'], header['bias']
-        except Exception as e:
-            raise ESMError(f"{self.path}: not a readable ESM bank (truncated or not safetensors?): {e!r}") from e
-        if meta.get('format') != BANK_FORMAT: raise ESMError(f"{self.path}: not an esm_nb bank (format {meta.get('format')!r}).")
-        self.configs = [ESMConfig.from_dict(c) for c in json.loads(meta['configs'])]
-        shape, self.start = w['shape'], 8 + n
-        if (w['dtype'], b['dtype']) != ('F32', 'F32') or len(shape) != 3 or shape[1] != shape[2] or b['shape'] != shape[:2] \
-           or shape[0] != len(self.configs):
-            raise ESMError(f"{self.path}: inconsistent bank: weight {w['dtype']} {shape}, bias {b['dtype']} {b['shape']}, {len(self.configs)} configs.")
-        end = self.start + max(w['data_offsets'][1], b['data_offsets'][1])
-        if self.path.stat().st_size < end:
-            raise ESMError(f"{self.path}: not a readable ESM bank (truncated: {self.path.stat().st_size} of {end} bytes).")
-        self.dim, self.w_at, self.b_at = shape[1], self.start + w['data_offsets'][0], self.start + b['data_offsets'][0]
-
-    def __len__(self): return len(self.configs)
-    def __repr__(self): return f"ESMBank({str(self.path)!r}, {len(self)} ESMs of dimension {self.dim})"
-
-    def chunks(self, size: int = 64):
-        "Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs."
-        d = self.dim
-        with open(self.path, 'rb') as f:
-            for i in range(0, len(self), size):
-                k = min(size, len(self) - i)
-                W, B = np.empty((k, d, d), np.float32), np.empty((k, d), np.float32)
-                f.seek(self.w_at + i * d * d * 4); f.readinto(memoryview(W).cast('B'))
-                f.seek(self.b_at + i * d * 4); f.readinto(memoryview(B).cast('B'))
-                if not (np.isfinite(W).all() and np.isfinite(B).all()):
-                    raise ESMError(f"{self.path}: ESMs {i}..{i + k - 1} contain NaN or Inf weights.")
-                yield self.configs[i:i + k], torch.from_numpy(W), torch.from_numpy(B)

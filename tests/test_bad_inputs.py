@@ -109,7 +109,7 @@ def test_nan_embeddings_refused(tiny_bert):
 
 
 # --- precomputed inputs, folders and banks (issue 3) ---
-from esm_nb.esm import save_bank, ESMBank
+from esm_nb.bank import save_bank, ESMBank
 from esm_nb.rank import rank_embeddings
 
 

@@ -17,9 +17,9 @@ from .bank import ESMBank
 from .logme import target_stats, score_linear_maps, logme, TargetStats, LinearScorer, label_matrix
 
 # %% auto #0
-__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy', 'as_banks',
-           'candidates', 'count_candidates', 'score_candidates', 'TaskRanking', 'hub_esms', 'rank_embeddings',
-           'compute_task_ranking']
+__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PRECISIONS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
+           'as_banks', 'candidates', 'count_candidates', 'CPUScorer', 'BatchedScorer', 'score_candidates',
+           'TaskRanking', 'hub_esms', 'rank_embeddings', 'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -82,43 +82,64 @@ def count_candidates(esms=None, esm_dir=None, banks: list[ESMBank] = ()) -> int:
     return len(esms or []) + (len(esm_folders(esm_dir)) if esm_dir is not None else 0) + sum(len(b) for b in banks)
 
 # %% ../nbs/06_rank.ipynb #1452bcc3
+PRECISIONS = ('float64', 'float32')
+
+class CPUScorer:
+    "Linear ESMs one at a time with the tridiagonal LogME (`LinearScorer`): the CPU path."
+    def __init__(self, stats: TargetStats, precision: str, device=None): self.score = LinearScorer(stats, precision)
+    def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
+        return [self.score(w.numpy(), v.numpy()) for w, v in zip(W, b)]
+
+class BatchedScorer:
+    "Linear ESMs stacked and scored in one batched torch call: the GPU path (also runs on the CPU, for tests)."
+    def __init__(self, stats: TargetStats, precision: str, device=None):
+        self.stats, self.device = stats, device
+        self.dtype = torch.float64 if precision == 'float64' else torch.float32
+    def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
+        return score_linear_maps(self.stats, W.to(self.device, self.dtype), b.to(self.device, self.dtype)).double().cpu().tolist()
+
+def _linear_maps(name, config, item, model_name: str, X: np.ndarray, labels: np.ndarray, is_regression: bool):
+    "A candidate as `(W, b)` to score, a score (a non-linear ESM, applied to `X`), or the reason it cannot be scored."
+    if config is None: return item  # the reason it failed to load
+    if isinstance(item, ESM) and not item.is_linear:
+        return mismatch(config, item.dim, model_name, X.shape[1]) or logme(item.transform(X), labels, is_regression)
+    W, b = item.linear_weights() if isinstance(item, ESM) else item
+    reason = mismatch(config, W.shape[1], model_name, X.shape[1])
+    if reason is None and not (torch.isfinite(W).all() and torch.isfinite(b).all()): reason = "weights contain NaN or Inf"
+    return reason or (W, b)
+
+def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list):
+    "Score `(name, config, W, b)` items together; if that fails, one by one, so only the failing ones are skipped."
+    try: got = scorer(torch.stack([torch.as_tensor(W) for *_, W, _ in chunk]), torch.stack([torch.as_tensor(b) for *_, b in chunk]))
+    except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
+        if len(chunk) > 1:
+            for item in chunk: _score_chunk(scorer, [item], configs, scores, skipped)
+        else: skipped.append((chunk[0][0], f"could not be scored: {err}"))
+        return
+    configs.extend(c for _, c, _, _ in chunk); scores.extend(got)
+
 def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: bool, model_name: str,
                      precision: str = 'float64', device=None, chunk_size: int = 32, total: int | None = None,
                      progress: bool = True, batched: bool | None = None) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`. `batched`: torch batches (default on GPU)."
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
     device = torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    batched = device.type != 'cpu' if batched is None else batched
     stats = target_stats(X, labels, is_regression, device=device)
-    cpu = not batched if batched is not None else device.type == 'cpu'
-    scorer = LinearScorer(stats, precision) if cpu else None
+    scorer = (BatchedScorer if batched else CPUScorer)(stats, precision, device)
+    size = chunk_size if batched else 1
     configs, scores, skipped, pending = [], [], [], []
-    def flush():
-        if not pending: return
-        W = torch.stack([torch.as_tensor(w) for _, w, _ in pending]); b = torch.stack([torch.as_tensor(v) for _, _, v in pending])
-        dtype = torch.float64 if precision == 'float64' else torch.float32
-        scores.extend(score_linear_maps(stats, W.to(device, dtype), b.to(device, dtype)).double().cpu().tolist())
-        configs.extend(c for c, _, _ in pending); pending.clear()
-    bar = tqdm(total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False)
-    for name, config, item in stream:
-        bar.update(1)
-        if config is None: skipped.append((name, item)); continue
-        if isinstance(item, ESM):
-            if not item.is_linear:
-                reason = mismatch(config, item.dim, model_name, X.shape[1])
-                if reason: skipped.append((name, reason)); continue
-                configs.append(config); scores.append(logme(item.transform(X), labels, is_regression)); continue
-            W, b = item.linear_weights()
-        else: W, b = item
-        reason = mismatch(config, W.shape[1], model_name, X.shape[1])
-        if reason is None and not (torch.isfinite(W).all() and torch.isfinite(b).all()): reason = "weights contain NaN or Inf"
-        if reason: skipped.append((name, reason)); continue
-        if cpu:
-            try: score = scorer(W.numpy(), b.numpy())
-            except (ValueError, np.linalg.LinAlgError) as err: skipped.append((name, f"could not be scored: {err}")); continue
-            configs.append(config); scores.append(score)
+    for name, config, item in tqdm(stream, total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False):
+        got = _linear_maps(name, config, item, model_name, X, labels, is_regression)
+        if isinstance(got, str): skipped.append((name, got))
+        elif isinstance(got, tuple): pending.append((name, config, *got))
         else:
-            pending.append((config, W, b))
-            if len(pending) >= chunk_size: flush()
-    flush(); bar.close()
+            configs.append(config)
+            scores.append(got)
+        if len(pending) >= size:
+            _score_chunk(scorer, pending, configs, scores, skipped)
+            pending = []
+    if pending: _score_chunk(scorer, pending, configs, scores, skipped)
     return configs, scores, skipped
 
 # %% ../nbs/06_rank.ipynb #ec8fa8a1

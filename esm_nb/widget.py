@@ -10,6 +10,7 @@ import html, io, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
 import ipywidgets as W
+from fastcore.basics import patch
 from .data import TaskDataset, READERS, infer_is_regression, read_table
 from .embed import DEFAULT_MODEL, Embedder
 from .rank import TaskRanking, compute_task_ranking
@@ -79,97 +80,34 @@ class TaskSelector:
     def __init__(self, data: pd.DataFrame | dict[str, pd.DataFrame] | None = None, # DataFrame(s) offered besides the notebook's own
                  model_name: str = DEFAULT_MODEL, esm_dir: str | Path | None = None, page_size: int = 15):
         self._extra = {'data': data} if isinstance(data, pd.DataFrame) else dict(data or {})
-        self.frame: pd.DataFrame | None = None   # the loaded target table
-        self._hf = None                           # the loaded `datasets.Dataset`, for Hub data
-        self.dataset: TaskDataset | None = None  # the target as last run
+        self._frames: dict[str, pd.DataFrame] = {}   # the DataFrames on offer, by name
+        self.frame: pd.DataFrame | None = None        # the loaded target table
+        self.frame_name: str | None = None
+        self._hf = None                                # the loaded `datasets.Dataset`, for Hub data
+        self.dataset: TaskDataset | None = None       # the target as last run
         self.ranking: TaskRanking | None = None
-        self._ticked: set[str] = set(); self._sort = ('Rank', True); self._page = 0; self.page_size = page_size
-        self._embedders = {}
-        lay = W.Layout(width='auto')
-        # --- target data
-        self.data_source = W.ToggleButtons(options=DATA_SOURCES, description='From')
-        self.frame_picker = W.Dropdown(description='DataFrame', options=[])
-        self.refresh_button = with_tooltip(W.Button(description='↻ refresh', layout=W.Layout(width='90px')), 'look for DataFrames in the notebook again')
-        self.upload = W.FileUpload(accept=','.join(READERS), multiple=False, description='Upload')
-        self.upload_hint = W.HTML(f'<span style="color:#666;font-size:90%">{html.escape(UPLOAD_HINT)}</span>',
-                                  layout=W.Layout(max_width='640px'))
-        self.path = W.Text(description='or path', placeholder='data/train.csv', layout=W.Layout(width='420px'))
-        self.hub_name = W.Text(description='Dataset', placeholder='stanfordnlp/imdb')
-        self.hub_subset = W.Text(description='Subset', placeholder='(default)')
-        self.hub_split = W.Text(description='Split', value='train')
-        self.load_button = W.Button(description='Load data', icon='table')
-        self.text_column = W.Dropdown(description='Text', options=[])
-        self.text_column2 = with_tooltip(W.Dropdown(description='2nd text', options=[NONE]), 'for text-pair tasks')
-        self.label_column = W.Dropdown(description='Label', options=[])
-        self.regression = W.Checkbox(description='regression (numeric labels)', value=False, indent=False)
-        self.dataset_name = with_tooltip(W.Text(description='Name', placeholder='e.g. imdb'),
-                                         "the dataset's name: ESMs of this dataset itself (or its copies) are left out")
-        self.keep_copies = W.Checkbox(description="keep ESMs of this dataset itself", value=False, indent=False)
-        self.num_examples = with_tooltip(W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7), '0: all rows')
-        self.seed = W.IntText(description='Seed', value=42)
-        self.model = W.Combobox(description='Base model', value=str(model_name), ensure_option=False,
-                                options=[DEFAULT_MODEL, 'bert-base-multilingual-uncased'], layout=W.Layout(width='480px'))
-        # --- ESMs
-        self.esm_source = W.ToggleButtons(options=ESM_SOURCES, description='From', value='Folder' if esm_dir else 'Bundled zoo')
-        self.esm_folder = W.Text(description='Folder', value=str(esm_dir or ''), placeholder='path/to/esms', layout=W.Layout(width='480px'))
-        self.hub_task = W.Text(description='Task contains', placeholder='e.g. sentiment')
-        self.hub_language = W.Text(description='Language', placeholder='e.g. en')
-        self.hub_min_examples = W.IntText(description='Min examples', value=0)
-        # --- run
+        self._ticked: set[str] = set()
+        self._sort, self._page, self.page_size = ('Rank', True), 0, page_size
+        self._embedders: dict[str, Embedder] = {}
+        self.last_error: Exception | None = None       # kept for a closer look from Python
         self.run_button = W.Button(description='Run', button_style='primary', icon='play')
         self.progress = W.IntProgress(value=0, min=0, max=4, description='', layout=W.Layout(width='300px'))
-        self.stage = W.Label('')
-        self.status = W.HTML('')
-        # --- results
-        self.filter = W.Text(placeholder='filter tasks…', description='Filter', continuous_update=True)
-        self.prev_button, self.next_button = W.Button(description='◀', layout=W.Layout(width='40px')), W.Button(description='▶', layout=W.Layout(width='40px'))
-        self.page_label = W.Label('')
-        self.clear_button = W.Button(description='untick all', layout=W.Layout(width='100px'))
-        self.table = W.VBox([], layout=W.Layout(width='100%'))
-        self.top_k = W.IntSlider(description='Bars', value=15, min=3, max=50)
-        self.chart = W.Image(format='png')
-        self.measured_text = W.Textarea(placeholder='task, value — one line per task (e.g. ag_news, 0.91)', layout=W.Layout(width='420px', height='110px'))
-        self.measured_kind = with_tooltip(W.ToggleButtons(options=['score', 'gain'], description='Values are'),
-                                          'score after intermediate fine-tuning, or gain over none')
-        self.baseline = W.Text(description='No-interm. score', placeholder='optional, for scores')
-        self.measured_button = W.Button(description='Plot predicted vs measured', layout=W.Layout(width='230px'))
-        self.transfer_chart = W.Image(format='png')
-        # --- wiring
-        self.data_source.observe(lambda _: self._guard(self._show_source), 'value')
-        self.frame_picker.observe(lambda _: self._guard(self._pick_frame), 'value')
-        self.refresh_button.on_click(lambda _: self._guard(self.refresh_frames))
-        self.upload.observe(lambda _: self._guard(self._load_upload), 'value')
-        self.load_button.on_click(lambda _: self._guard(self.load_data))
-        self.label_column.observe(lambda _: self._guard(self._preset_regression), 'value')
-        self.esm_source.observe(lambda _: self._show_esm_source(), 'value')
+        self.stage, self.status = W.Label(''), W.HTML('')
         self.run_button.on_click(lambda _: self._guard(self.run))
-        self.filter.observe(lambda _: self._first_page(), 'value')
-        self.prev_button.on_click(lambda _: self._turn(-1)); self.next_button.on_click(lambda _: self._turn(1))
-        self.clear_button.on_click(lambda _: self._set_ticked(set()))
-        self.top_k.observe(lambda _: self._guard(self._draw_bars), 'value')
-        self.measured_button.on_click(lambda _: self._guard(self.plot_measured))
-        # --- layout
-        self.source_box = W.VBox([])
-        self.esm_box = W.VBox([])
-        data = W.VBox([self.data_source, self.source_box,
-                       W.HBox([self.text_column, self.text_column2]), W.HBox([self.label_column, self.regression]),
-                       W.HBox([self.num_examples, self.seed]), W.HBox([self.dataset_name, self.keep_copies]), self.model])
-        esms = W.VBox([self.esm_source, self.esm_box])
-        results = W.VBox([W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button]), self.table])
-        measured = W.VBox([W.HTML('Paste measured transfer results to compare them with the ranking:'),
-                           self.measured_text, self.measured_kind, self.baseline, self.measured_button, self.transfer_chart])
-        self.tabs = with_titles(W.Tab(children=[results, W.VBox([self.top_k, self.chart]), measured]), 'Ranking', 'Chart', 'Measured results')
+        results, chart, measured = self._results_section(), self._chart_section(), self._measured_section()
+        self.tabs = with_titles(W.Tab(children=[results, chart, measured]), 'Ranking', 'Chart', 'Measured results')
         self.widget = W.VBox([W.HTML('<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?'),
-                              with_titles(W.Accordion(children=[data], selected_index=0), '1. Target data'),
-                              with_titles(W.Accordion(children=[esms], selected_index=0), '2. Intermediate-task ESMs'),
+                              with_titles(W.Accordion(children=[self._target_section(model_name)], selected_index=0), '1. Target data'),
+                              with_titles(W.Accordion(children=[self._esm_section(esm_dir)], selected_index=0), '2. Intermediate-task ESMs'),
                               W.HBox([self.run_button, self.progress, self.stage]), self.status, self.tabs])
-        self.refresh_frames(); self._show_source(); self._show_esm_source()
+        self.refresh_frames()
+        self._show_source()
+        self._show_esm_source()
 
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
 
-    # ---- messages ----
     def _say(self, msg: str, kind: str = 'info'):
         color = {'info': '#333', 'ok': '#1a7f37', 'error': '#b42318'}[kind]
         self.status.value = f'<div style="color:{color};white-space:pre-wrap">{html.escape(msg, quote=False)}</div>'
@@ -178,235 +116,345 @@ class TaskSelector:
         "Run a callback; show any error in the widget in plain words instead of raising."
         try: return fn()
         except Exception as e:
-            self.progress.bar_style = 'danger'; self.stage.value = ''
+            self.progress.bar_style, self.stage.value = 'danger', ''
             self._say(f"{type(e).__name__}: {e}", 'error')
-            self.last_error = e # kept for a closer look from Python
+            self.last_error = e
 
-    # ---- target data ----
-    def refresh_frames(self):
-        "Offer the DataFrames of the notebook (and those passed in) in the DataFrame picker."
-        nb = _notebook_frames()
-        named = {next((k for k, v in nb.items() if v is df), name): df for name, df in self._extra.items()}
-        frames = {**named, **{k: v for k, v in nb.items() if k not in named}} # the frames passed in come first
-        self._frames = frames
-        current = self.frame_picker.value
-        self.frame_picker.options = list(frames)
-        if current in frames: self.frame_picker.value = current
-        elif frames and self.data_source.value == 'DataFrame': self.frame_picker.value = list(frames)[0]
+# %% ../nbs/13_widget.ipynb #40137bb1
+@patch
+def _target_section(self: TaskSelector, model_name: str) -> W.Widget:
+    "The widgets that choose the target data, its columns, sample and base model."
+    self.data_source = W.ToggleButtons(options=DATA_SOURCES, description='From')
+    self.frame_picker = W.Dropdown(description='DataFrame', options=[])
+    self.refresh_button = with_tooltip(W.Button(description='↻ refresh', layout=W.Layout(width='90px')),
+                                       'look for DataFrames in the notebook again')
+    self.upload = W.FileUpload(accept=','.join(READERS), multiple=False, description='Upload')
+    self.upload_hint = W.HTML(f'<span style="color:#666;font-size:90%">{html.escape(UPLOAD_HINT)}</span>',
+                              layout=W.Layout(max_width='640px'))
+    self.path = W.Text(description='or path', placeholder='data/train.csv', layout=W.Layout(width='420px'))
+    self.hub_name = W.Text(description='Dataset', placeholder='stanfordnlp/imdb')
+    self.hub_subset = W.Text(description='Subset', placeholder='(default)')
+    self.hub_split = W.Text(description='Split', value='train')
+    self.load_button = W.Button(description='Load data', icon='table')
+    self.text_column = W.Dropdown(description='Text', options=[])
+    self.text_column2 = with_tooltip(W.Dropdown(description='2nd text', options=[NONE]), 'for text-pair tasks')
+    self.label_column = W.Dropdown(description='Label', options=[])
+    self.regression = W.Checkbox(description='regression (numeric labels)', value=False, indent=False)
+    self.dataset_name = with_tooltip(W.Text(description='Name', placeholder='e.g. imdb'),
+                                     "the dataset's name: ESMs of this dataset itself (or its copies) are left out")
+    self.keep_copies = W.Checkbox(description="keep ESMs of this dataset itself", value=False, indent=False)
+    self.num_examples = with_tooltip(W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7), '0: all rows')
+    self.seed = W.IntText(description='Seed', value=42)
+    self.model = W.Combobox(description='Base model', value=str(model_name), ensure_option=False,
+                            options=[DEFAULT_MODEL, 'bert-base-multilingual-uncased'], layout=W.Layout(width='480px'))
+    self.data_source.observe(lambda _: self._guard(self._show_source), 'value')
+    self.frame_picker.observe(lambda _: self._guard(self._pick_frame), 'value')
+    self.refresh_button.on_click(lambda _: self._guard(self.refresh_frames))
+    self.upload.observe(lambda _: self._guard(self._load_upload), 'value')
+    self.load_button.on_click(lambda _: self._guard(self.load_data))
+    self.label_column.observe(lambda _: self._guard(self._preset_regression), 'value')
+    self.source_box = W.VBox([])
+    return W.VBox([self.data_source, self.source_box, W.HBox([self.text_column, self.text_column2]),
+                   W.HBox([self.label_column, self.regression]), W.HBox([self.num_examples, self.seed]),
+                   W.HBox([self.dataset_name, self.keep_copies]), self.model])
 
-    def _show_source(self):
-        src = self.data_source.value
-        self.source_box.children = {'DataFrame': [W.HBox([self.frame_picker, self.refresh_button])],
-                                    'File': [W.HBox([self.upload]), self.upload_hint, W.HBox([self.path, self.load_button])],
-                                    'Hub dataset': [W.HBox([self.hub_name, self.hub_subset, self.hub_split]), self.load_button]}[src]
-        if src == 'DataFrame': self._pick_frame()
+@patch
+def refresh_frames(self: TaskSelector):
+    "Offer the DataFrames of the notebook (and those passed in) in the DataFrame picker."
+    nb = _notebook_frames()
+    named = {next((k for k, v in nb.items() if v is df), name): df for name, df in self._extra.items()}
+    frames = {**named, **{k: v for k, v in nb.items() if k not in named}} # the frames passed in come first
+    self._frames = frames
+    current = self.frame_picker.value
+    self.frame_picker.options = list(frames)
+    if current in frames: self.frame_picker.value = current
+    elif frames and self.data_source.value == 'DataFrame': self.frame_picker.value = list(frames)[0]
 
-    def _pick_frame(self):
-        name = self.frame_picker.value
-        if name is None: return
-        self._set_frame(self._frames[name], name)
+@patch
+def _show_source(self: TaskSelector):
+    src = self.data_source.value
+    self.source_box.children = {'DataFrame': [W.HBox([self.frame_picker, self.refresh_button])],
+                                'File': [W.HBox([self.upload]), self.upload_hint, W.HBox([self.path, self.load_button])],
+                                'Hub dataset': [W.HBox([self.hub_name, self.hub_subset, self.hub_split]), self.load_button]}[src]
+    if src == 'DataFrame': self._pick_frame()
 
-    def _load_upload(self):
-        files = uploaded_files(self.upload)
-        if not files: return
-        name, content = files[-1]
-        if Path(name).suffix.lower() not in READERS: raise ValueError(f"Cannot read {name!r}: upload one of {sorted(READERS)}.")
-        tmp = Path(tempfile.mkdtemp())/name
-        tmp.write_bytes(content)
-        self._set_frame(read_table(tmp), Path(name).stem)
+@patch
+def _pick_frame(self: TaskSelector):
+    name = self.frame_picker.value
+    if name is None: return
+    self._set_frame(self._frames[name], name)
 
-    def load_data(self):
-        "Load the file path or Hub dataset named in the widget."
-        self._hf = None
-        if self.data_source.value == 'File':
-            if not self.path.value.strip(): raise ValueError("Type the path of a CSV/TSV/JSON/JSONL/Parquet file, or use Upload.")
-            p = Path(self.path.value.strip()).expanduser()
-            self._set_frame(read_table(p), p.stem)
-        elif self.data_source.value == 'Hub dataset':
-            name = self.hub_name.value.strip()
-            if not name: raise ValueError("Type a Hugging Face dataset name, e.g. stanfordnlp/imdb.")
-            import datasets
-            self._say(f"Loading {name} from the Hugging Face Hub…")
-            hf = datasets.load_dataset(name, self.hub_subset.value.strip() or None, split=self.hub_split.value.strip() or 'train')
-            self._set_frame(hf.to_pandas(), name); self._hf = hf
-        else: self._pick_frame()
+@patch
+def _load_upload(self: TaskSelector):
+    files = uploaded_files(self.upload)
+    if not files: return
+    name, content = files[-1]
+    if Path(name).suffix.lower() not in READERS: raise ValueError(f"Cannot read {name!r}: upload one of {sorted(READERS)}.")
+    tmp = Path(tempfile.mkdtemp())/name
+    tmp.write_bytes(content)
+    self._set_frame(read_table(tmp), Path(name).stem)
 
-    def _set_frame(self, df: pd.DataFrame, name: str):
-        if not isinstance(df, pd.DataFrame) or df.empty: raise ValueError(f"{name!r} holds no rows.")
-        self.frame, self.frame_name, self._hf = df, name, None
-        self.dataset_name.value = name
-        cols = [str(c) for c in df.columns]
-        texty = [c for c in cols if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
-        self.text_column.options, self.label_column.options = cols, cols
-        self.text_column2.options = [NONE] + cols
-        guess_text = next((c for c in ('text', 'sentence', 'review', 'content') if c in cols), texty[0] if texty else cols[0])
-        guess_label = next((c for c in ('label', 'labels', 'target', 'score', 'category') if c in cols and c != guess_text),
-                           next((c for c in cols if c != guess_text), cols[0]))
-        self.text_column.value, self.label_column.value, self.text_column2.value = guess_text, guess_label, NONE
-        self._preset_regression()
-        self._say(f"Loaded {name!r}: {len(df):,} rows, columns {cols}.", 'ok')
+@patch
+def load_data(self: TaskSelector):
+    "Load the file path or Hub dataset named in the widget."
+    self._hf = None
+    if self.data_source.value == 'File':
+        if not self.path.value.strip(): raise ValueError("Type the path of a CSV/TSV/JSON/JSONL/Parquet file, or use Upload.")
+        p = Path(self.path.value.strip()).expanduser()
+        self._set_frame(read_table(p), p.stem)
+    elif self.data_source.value == 'Hub dataset':
+        name = self.hub_name.value.strip()
+        if not name: raise ValueError("Type a Hugging Face dataset name, e.g. stanfordnlp/imdb.")
+        import datasets
+        self._say(f"Loading {name} from the Hugging Face Hub…")
+        hf = datasets.load_dataset(name, self.hub_subset.value.strip() or None, split=self.hub_split.value.strip() or 'train')
+        self._set_frame(hf.to_pandas(), name); self._hf = hf
+    else: self._pick_frame()
 
-    def _preset_regression(self):
-        if self.frame is None or self.label_column.value not in self.frame.columns: return
-        labels = self.frame[self.label_column.value].dropna()
-        if len(labels): self.regression.value = bool(infer_is_regression(labels))
+@patch
+def _set_frame(self: TaskSelector, df: pd.DataFrame, name: str):
+    if not isinstance(df, pd.DataFrame) or df.empty: raise ValueError(f"{name!r} holds no rows.")
+    self.frame, self.frame_name, self._hf = df, name, None
+    self.dataset_name.value = name
+    cols = [str(c) for c in df.columns]
+    texty = [c for c in cols if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    self.text_column.options, self.label_column.options = cols, cols
+    self.text_column2.options = [NONE] + cols
+    guess_text = next((c for c in ('text', 'sentence', 'review', 'content') if c in cols), texty[0] if texty else cols[0])
+    guess_label = next((c for c in ('label', 'labels', 'target', 'score', 'category') if c in cols and c != guess_text),
+                       next((c for c in cols if c != guess_text), cols[0]))
+    self.text_column.value, self.label_column.value, self.text_column2.value = guess_text, guess_label, NONE
+    self._preset_regression()
+    self._say(f"Loaded {name!r}: {len(df):,} rows, columns {cols}.", 'ok')
 
-    def target_dataset(self) -> TaskDataset:
-        "The target `TaskDataset` the widget's settings describe."
-        if self.frame is None: raise ValueError("No target data yet: pick a DataFrame, load a file or a Hub dataset first.")
-        text = self.text_column.value if self.text_column2.value == NONE else (self.text_column.value, self.text_column2.value)
-        kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value,
-                  task_id=self.dataset_name.value.strip() or self.frame_name)
-        if self._hf is not None:
-            return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=self.hub_subset.value.strip() or None, **kw)
-        return TaskDataset.from_pandas(self.frame, text, self.label_column.value, **kw)
+@patch
+def _preset_regression(self: TaskSelector):
+    if self.frame is None or self.label_column.value not in self.frame.columns: return
+    labels = self.frame[self.label_column.value].dropna()
+    if len(labels): self.regression.value = bool(infer_is_regression(labels))
 
-    # ---- ESMs ----
-    def _show_esm_source(self):
-        src = self.esm_source.value
-        self.esm_box.children = {'Bundled zoo': [W.HTML(f'The ESMs that ship with esm_nb, for <code>{DEFAULT_MODEL}</code>.')],
-                                 'Folder': [self.esm_folder],
-                                 'Hugging Face Hub': [W.HBox([self.hub_task, self.hub_language, self.hub_min_examples])]}[src]
+@patch
+def target_dataset(self: TaskSelector) -> TaskDataset:
+    "The target `TaskDataset` the widget's settings describe."
+    if self.frame is None: raise ValueError("No target data yet: pick a DataFrame, load a file or a Hub dataset first.")
+    text = self.text_column.value if self.text_column2.value == NONE else (self.text_column.value, self.text_column2.value)
+    kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value,
+              task_id=self.dataset_name.value.strip() or self.frame_name)
+    if self._hf is not None:
+        return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=self.hub_subset.value.strip() or None, **kw)
+    return TaskDataset.from_pandas(self.frame, text, self.label_column.value, **kw)
 
-    def _esms(self, model: str) -> dict:
-        "Keyword arguments for `compute_task_ranking` naming the ESMs, and Hub repos that failed."
-        src = self.esm_source.value
-        if src == 'Bundled zoo':
-            from esm_nb.zoo import ZOO_DIR
-            return dict(esm_dir=ZOO_DIR), []
-        if src == 'Folder':
-            folder = self.esm_folder.value.strip()
-            if not folder: raise ValueError("Type the folder that holds the ESM folders (or choose the bundled zoo).")
-            if not Path(folder).expanduser().is_dir(): raise ValueError(f"No such folder: {folder}")
-            return dict(esm_dir=Path(folder).expanduser()), []
-        from esm_nb.hub import find_esms, fetch_esms
-        repos = find_esms(model, task=self.hub_task.value.strip() or None, language=self.hub_language.value.strip() or None,
-                          min_examples=self.hub_min_examples.value or None)
-        if repos.empty: raise ValueError(f"No ESMs on the Hub for {model!r} match these filters; loosen them or pick another base model.")
-        self._step(1, f'Fetching {len(repos)} ESMs from the Hub…')
-        esms, failed = fetch_esms(list(repos.repo_id), progress=False)
-        if not esms: raise ValueError(f"None of the {len(repos)} ESMs found on the Hub could be loaded: {failed[:3]}…")
-        return dict(esms=esms), failed
+# %% ../nbs/13_widget.ipynb #59aaadba
+@patch
+def _esm_section(self: TaskSelector, esm_dir) -> W.Widget:
+    "The widgets that choose where the candidate ESMs come from."
+    self.esm_source = W.ToggleButtons(options=ESM_SOURCES, description='From', value='Folder' if esm_dir else 'Bundled zoo')
+    self.esm_folder = W.Text(description='Folder', value=str(esm_dir or ''), placeholder='path/to/esms', layout=W.Layout(width='480px'))
+    self.hub_task = W.Text(description='Task contains', placeholder='e.g. sentiment')
+    self.hub_language = W.Text(description='Language', placeholder='e.g. en')
+    self.hub_min_examples = W.IntText(description='Min examples', value=0)
+    self.esm_source.observe(lambda _: self._show_esm_source(), 'value')
+    self.esm_box = W.VBox([])
+    return W.VBox([self.esm_source, self.esm_box])
 
-    # ---- run ----
-    def _step(self, i: int, msg: str): self.progress.value, self.stage.value = i, msg
+@patch
+def _show_esm_source(self: TaskSelector):
+    src = self.esm_source.value
+    self.esm_box.children = {'Bundled zoo': [W.HTML(f'The ESMs that ship with esm_nb, for <code>{DEFAULT_MODEL}</code>.')],
+                             'Folder': [self.esm_folder],
+                             'Hugging Face Hub': [W.HBox([self.hub_task, self.hub_language, self.hub_min_examples])]}[src]
+
+@patch
+def _esms(self: TaskSelector, model: str) -> dict:
+    "Keyword arguments for `compute_task_ranking` naming the ESMs, and Hub repos that failed."
+    src = self.esm_source.value
+    if src == 'Bundled zoo':
+        from esm_nb.zoo import ZOO_DIR
+        return dict(esm_dir=ZOO_DIR), []
+    if src == 'Folder':
+        folder = self.esm_folder.value.strip()
+        if not folder: raise ValueError("Type the folder that holds the ESM folders (or choose the bundled zoo).")
+        if not Path(folder).expanduser().is_dir(): raise ValueError(f"No such folder: {folder}")
+        return dict(esm_dir=Path(folder).expanduser()), []
+    from esm_nb.hub import find_esms, fetch_esms
+    repos = find_esms(model, task=self.hub_task.value.strip() or None, language=self.hub_language.value.strip() or None,
+                      min_examples=self.hub_min_examples.value or None)
+    if repos.empty: raise ValueError(f"No ESMs on the Hub for {model!r} match these filters; loosen them or pick another base model.")
+    self._step(1, f'Fetching {len(repos)} ESMs from the Hub…')
+    esms, failed = fetch_esms(list(repos.repo_id), progress=False)
+    if not esms: raise ValueError(f"None of the {len(repos)} ESMs found on the Hub could be loaded: {failed[:3]}…")
+    return dict(esms=esms), failed
+
+# %% ../nbs/13_widget.ipynb #605f860d
+@patch
+def _step(self: TaskSelector, i: int, msg: str): self.progress.value, self.stage.value = i, msg
 
 
-    def run(self) -> TaskRanking:
-        "Rank the chosen ESMs for the chosen target (what the Run button does)."
-        self.progress.bar_style = 'info'; self._say('')
-        self._step(0, 'Preparing the target data…')
-        ds = self.target_dataset()
-        model = self.model.value.strip() or DEFAULT_MODEL
-        self._step(1, 'Finding the ESMs…')
-        kw, failed = self._esms(model)
-        if model not in self._embedders: self._embedders[model] = Embedder(model, progress=False)
-        self._step(2, f'Embedding {len(ds):,} texts…')
-        X = self._embedders[model](ds.texts)
-        self._step(3, 'Scoring the ESMs…')
-        ranking = compute_task_ranking(ds, model, embeddings=X, progress=False, keep_target_copies=self.keep_copies.value, **kw)
-        if failed: ranking.skipped = pd.concat([ranking.skipped, pd.DataFrame(failed, columns=['ESM', 'Reason'])], ignore_index=True)
-        self.dataset, self.ranking = ds, ranking
-        self._ticked &= set(ranking.labels)
-        self._step(4, 'Done'); self.progress.bar_style = 'success'
-        dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
-        skipped = f"; {len(ranking.skipped)} ESM(s) skipped: " + '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3]) if len(ranking.skipped) else ''
-        self._first_page(); self._draw_bars()
-        self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
-        return ranking
+@patch
+def run(self: TaskSelector) -> TaskRanking:
+    "Rank the chosen ESMs for the chosen target (what the Run button does)."
+    self.progress.bar_style = 'info'; self._say('')
+    self._step(0, 'Preparing the target data…')
+    ds = self.target_dataset()
+    model = self.model.value.strip() or DEFAULT_MODEL
+    self._step(1, 'Finding the ESMs…')
+    kw, failed = self._esms(model)
+    if model not in self._embedders: self._embedders[model] = Embedder(model, progress=False)
+    self._step(2, f'Embedding {len(ds):,} texts…')
+    X = self._embedders[model](ds.texts)
+    self._step(3, 'Scoring the ESMs…')
+    ranking = compute_task_ranking(ds, model, embeddings=X, progress=False, keep_target_copies=self.keep_copies.value, **kw)
+    if failed: ranking.skipped = pd.concat([ranking.skipped, pd.DataFrame(failed, columns=['ESM', 'Reason'])], ignore_index=True)
+    self.dataset, self.ranking = ds, ranking
+    self._ticked &= set(ranking.labels)
+    self._step(4, 'Done'); self.progress.bar_style = 'success'
+    dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
+    skipped = f"; {len(ranking.skipped)} ESM(s) skipped: " + '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3]) if len(ranking.skipped) else ''
+    self._first_page(); self._draw_bars()
+    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
+    return ranking
 
-    # ---- the table ----
-    def view(self) -> pd.DataFrame:
-        "The results as shown: filtered and sorted (all pages), with a `Task` label and a `Selected` column."
-        if self.ranking is None: return pd.DataFrame()
-        t = self.ranking.to_pandas()
-        t.insert(1, 'Task', self.ranking.labels)
-        t['Selected'] = t.Task.isin(self._ticked)
-        q = self.filter.value.strip().lower()
-        if q: t = t[t.Task.str.lower().str.contains(q, regex=False)]
-        col, asc = self._sort
-        return t.sort_values(col, ascending=asc, kind='stable').reset_index(drop=True)
+# %% ../nbs/13_widget.ipynb #b4984987
+@patch
+def _results_section(self: TaskSelector) -> W.Widget:
+    "The ranking table: a filter, page buttons, and a grid redrawn by `_render`."
+    self.filter = W.Text(placeholder='filter tasks…', description='Filter', continuous_update=True)
+    self.prev_button = W.Button(description='◀', layout=W.Layout(width='40px'))
+    self.next_button = W.Button(description='▶', layout=W.Layout(width='40px'))
+    self.page_label = W.Label('')
+    self.clear_button = W.Button(description='untick all', layout=W.Layout(width='100px'))
+    self.table = W.VBox([], layout=W.Layout(width='100%'))
+    self.filter.observe(lambda _: self._first_page(), 'value')
+    self.prev_button.on_click(lambda _: self._turn(-1))
+    self.next_button.on_click(lambda _: self._turn(1))
+    self.clear_button.on_click(lambda _: self._set_ticked(set()))
+    return W.VBox([W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button]), self.table])
 
-    def sort_by(self, column: str, ascending: bool | None = None):
-        "Sort the table by `column` ('Rank', 'Task', 'Num Examples' or 'Score'); clicking a header does this."
-        if ascending is None: ascending = not self._sort[1] if self._sort[0] == column else column in ('Rank', 'Task')
-        self._sort = (column, ascending); self._render()
+@patch
+def view(self: TaskSelector) -> pd.DataFrame:
+    "The results as shown: filtered and sorted (all pages), with a `Task` label and a `Selected` column."
+    if self.ranking is None: return pd.DataFrame()
+    t = self.ranking.to_pandas()
+    t.insert(1, 'Task', self.ranking.labels)
+    t['Selected'] = t.Task.isin(self._ticked)
+    q = self.filter.value.strip().lower()
+    if q: t = t[t.Task.str.lower().str.contains(q, regex=False)]
+    col, asc = self._sort
+    return t.sort_values(col, ascending=asc, kind='stable').reset_index(drop=True)
 
-    def _first_page(self): self._page = 0; self._render()
+@patch
+def sort_by(self: TaskSelector, column: str, ascending: bool | None = None):
+    "Sort the table by `column` ('Rank', 'Task', 'Num Examples' or 'Score'); clicking a header does this."
+    if ascending is None: ascending = not self._sort[1] if self._sort[0] == column else column in ('Rank', 'Task')
+    self._sort = (column, ascending); self._render()
 
-    def _turn(self, step: int):
-        pages = max(1, -(-len(self.view()) // self.page_size))
-        self._page = min(max(0, self._page + step), pages - 1); self._render()
+@patch
+def _first_page(self: TaskSelector): self._page = 0; self._render()
 
-    def _set_ticked(self, ticked: set[str]):
-        self._ticked = set(ticked); self._render(); self._guard(self._draw_bars)
+@patch
+def _turn(self: TaskSelector, step: int):
+    pages = max(1, -(-len(self.view()) // self.page_size))
+    self._page = min(max(0, self._page + step), pages - 1); self._render()
 
-    def tick(self, *tasks: str):
-        "Tick tasks by their label (as in the table's Task column)."
-        unknown = [t for t in tasks if self.ranking is None or t not in self.ranking.labels]
-        if unknown: raise ValueError(f"Not in the ranking: {unknown}.")
-        self._set_ticked(self._ticked | set(tasks))
+@patch
+def _set_ticked(self: TaskSelector, ticked: set[str]):
+    self._ticked = set(ticked); self._render(); self._guard(self._draw_bars)
 
-    def _on_tick(self, task: str, value: bool):
-        "A checkbox changed: update the selection, the counter and the chart (the table itself stays as it is)."
-        self._ticked = self._ticked | {task} if value else self._ticked - {task}
-        self._update_label(len(self.view())); self._guard(self._draw_bars)
+@patch
+def tick(self: TaskSelector, *tasks: str):
+    "Tick tasks by their label (as in the table's Task column)."
+    unknown = [t for t in tasks if self.ranking is None or t not in self.ranking.labels]
+    if unknown: raise ValueError(f"Not in the ranking: {unknown}.")
+    self._set_ticked(self._ticked | set(tasks))
 
-    def _update_label(self, n: int):
-        start = self._page * self.page_size
-        shown = max(0, min(self.page_size, n - start))
-        self.page_label.value = f"{start + 1 if shown else 0}–{start + shown} of {n}" + \
-                                (f" (filtered from {len(self.ranking)})" if n != len(self.ranking) else '') + f" · {len(self._ticked)} ticked"
+@patch
+def _on_tick(self: TaskSelector, task: str, value: bool):
+    "A checkbox changed: update the selection, the counter and the chart (the table itself stays as it is)."
+    self._ticked = self._ticked | {task} if value else self._ticked - {task}
+    self._update_label(len(self.view())); self._guard(self._draw_bars)
 
-    def _render(self):
-        v = self.view()
-        if self.ranking is None: self.table.children = []; return
-        start = self._page * self.page_size
-        page = v.iloc[start:start + self.page_size]
-        self._update_label(len(v))
-        widths = '50px 80px minmax(240px, 3fr) 110px 110px'
-        heads = []
-        for col, label in [('Rank', 'Rank'), ('Task', 'Task'), ('Num Examples', 'Examples'), ('Score', 'Score')]:
-            arrow = (' ▲' if self._sort[1] else ' ▼') if self._sort[0] == col else ''
-            b = with_tooltip(W.Button(description=label + arrow, layout=W.Layout(width='auto')), f'sort by {label}')
-            b.on_click(lambda _, c=col: self.sort_by(c)); heads.append(b)
-        items = [W.HTML('<b>pick</b>')] + heads
-        for _, r in page.iterrows():
-            cb = W.Checkbox(value=bool(r.Selected), indent=False, layout=W.Layout(width='auto'))
-            cb.observe(lambda ch, t=r.Task: self._on_tick(t, ch['new']), 'value')
-            n = '' if pd.isna(r['Num Examples']) else f"{int(r['Num Examples']):,}"
-            items += [cb, W.Label(str(r.Rank)), W.Label(r.Task), W.Label(n), W.Label(f"{r.Score:.4f}")]
-        self.table.children = [W.GridBox(items, layout=W.Layout(grid_template_columns=widths, grid_gap='2px 8px', align_items='center'))]
+@patch
+def _update_label(self: TaskSelector, n: int):
+    start = self._page * self.page_size
+    shown = max(0, min(self.page_size, n - start))
+    self.page_label.value = f"{start + 1 if shown else 0}–{start + shown} of {n}" + \
+                            (f" (filtered from {len(self.ranking)})" if n != len(self.ranking) else '') + f" · {len(self._ticked)} ticked"
 
-    @property
-    def selected(self) -> pd.DataFrame:
-        "The ticked tasks: their rows of the ranking table, best first."
-        if self.ranking is None: return pd.DataFrame()
-        t = self.ranking.to_pandas()
-        return t[[l in self._ticked for l in self.ranking.labels]].reset_index(drop=True)
+@patch
+def _render(self: TaskSelector):
+    v = self.view()
+    if self.ranking is None: self.table.children = []; return
+    start = self._page * self.page_size
+    page = v.iloc[start:start + self.page_size]
+    self._update_label(len(v))
+    widths = '50px 80px minmax(240px, 3fr) 110px 110px'
+    heads = []
+    for col, label in [('Rank', 'Rank'), ('Task', 'Task'), ('Num Examples', 'Examples'), ('Score', 'Score')]:
+        arrow = (' ▲' if self._sort[1] else ' ▼') if self._sort[0] == col else ''
+        b = with_tooltip(W.Button(description=label + arrow, layout=W.Layout(width='auto')), f'sort by {label}')
+        b.on_click(lambda _, c=col: self.sort_by(c)); heads.append(b)
+    items = [W.HTML('<b>pick</b>')] + heads
+    for _, r in page.iterrows():
+        cb = W.Checkbox(value=bool(r.Selected), indent=False, layout=W.Layout(width='auto'))
+        cb.observe(lambda ch, t=r.Task: self._on_tick(t, ch['new']), 'value')
+        n = '' if pd.isna(r['Num Examples']) else f"{int(r['Num Examples']):,}"
+        items += [cb, W.Label(str(r.Rank)), W.Label(r.Task), W.Label(n), W.Label(f"{r.Score:.4f}")]
+    self.table.children = [W.GridBox(items, layout=W.Layout(grid_template_columns=widths, grid_gap='2px 8px', align_items='center'))]
 
-    # ---- plots ----
-    def _show(self, image: W.Image, fig):
-        "Show a figure as PNG bytes in an `Image` widget (any matplotlib backend, any front end)."
-        import matplotlib.pyplot as plt
-        buf = io.BytesIO()
-        fig.savefig(buf, format='png', dpi=100)
-        plt.close(fig)
-        image.value = buf.getvalue()
+@patch(as_prop=True)
+def selected(self: TaskSelector) -> pd.DataFrame:
+    "The ticked tasks: their rows of the ranking table, best first."
+    if self.ranking is None: return pd.DataFrame()
+    t = self.ranking.to_pandas()
+    return t[[l in self._ticked for l in self.ranking.labels]].reset_index(drop=True)
 
-    def _draw_bars(self):
-        if self.ranking is None or not len(self.ranking): return
-        self._show(self.chart, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
+# %% ../nbs/13_widget.ipynb #f44dc929
+@patch
+def _chart_section(self: TaskSelector) -> W.Widget:
+    "The bar chart of the scores, ticked tasks highlighted."
+    self.top_k = W.IntSlider(description='Bars', value=15, min=3, max=50)
+    self.chart = W.Image(format='png')
+    self.top_k.observe(lambda _: self._guard(self._draw_bars), 'value')
+    return W.VBox([self.top_k, self.chart])
 
-    def plot_measured(self, measured=None, kind: str | None = None, baseline: float | None = None):
-        "Scatter of predicted score vs measured result (`measured`: task → value; default: the text box)."
-        from esm_nb.plots import plot_transfer
-        if self.ranking is None: raise ValueError("Run the ranking first, then compare it with measured results.")
-        measured = parse_measured(self.measured_text.value) if measured is None else measured
-        kind = kind or self.measured_kind.value
-        if baseline is None and self.baseline.value.strip():
-            try: baseline = float(self.baseline.value)
-            except ValueError: raise ValueError(f"The no-intermediate score {self.baseline.value!r} is not a number.")
-        fig = plot_transfer(self.ranking, measured, kind=kind, baseline=baseline)
-        self._show(self.transfer_chart, fig)
-        return fig
+@patch
+def _measured_section(self: TaskSelector) -> W.Widget:
+    "Measured transfer results typed or pasted in, plotted against the prediction."
+    self.measured_text = W.Textarea(placeholder='task, value — one line per task (e.g. ag_news, 0.91)',
+                                    layout=W.Layout(width='420px', height='110px'))
+    self.measured_kind = with_tooltip(W.ToggleButtons(options=['score', 'gain'], description='Values are'),
+                                      'score after intermediate fine-tuning, or gain over none')
+    self.baseline = W.Text(description='No-interm. score', placeholder='optional, for scores')
+    self.measured_button = W.Button(description='Plot predicted vs measured', layout=W.Layout(width='230px'))
+    self.transfer_chart = W.Image(format='png')
+    self.measured_button.on_click(lambda _: self._guard(self.plot_measured))
+    return W.VBox([W.HTML('Paste measured transfer results to compare them with the ranking:'),
+                   self.measured_text, self.measured_kind, self.baseline, self.measured_button, self.transfer_chart])
+
+@patch
+def _show(self: TaskSelector, image: W.Image, fig):
+    "Show a figure as PNG bytes in an `Image` widget (any matplotlib backend, any front end)."
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=100)
+    plt.close(fig)
+    image.value = buf.getvalue()
+
+@patch
+def _draw_bars(self: TaskSelector):
+    if self.ranking is None or not len(self.ranking): return
+    self._show(self.chart, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
+
+@patch
+def plot_measured(self: TaskSelector, measured=None, kind: str | None = None, baseline: float | None = None):
+    "Scatter of predicted score vs measured result (`measured`: task → value; default: the text box)."
+    from esm_nb.plots import plot_transfer
+    if self.ranking is None: raise ValueError("Run the ranking first, then compare it with measured results.")
+    measured = parse_measured(self.measured_text.value) if measured is None else measured
+    kind = kind or self.measured_kind.value
+    if baseline is None and self.baseline.value.strip():
+        try: baseline = float(self.baseline.value)
+        except ValueError: raise ValueError(f"The no-intermediate score {self.baseline.value!r} is not a number.")
+    fig = plot_transfer(self.ranking, measured, kind=kind, baseline=baseline)
+    self._show(self.transfer_chart, fig)
+    return fig

@@ -67,6 +67,7 @@ def load_embeddings(path: str) -> np.ndarray:
     if Path(path).suffix != '.npy': raise ValueError(f"Embeddings must be a .npy file, not {Path(path).name!r}.")
     return np.load(path, allow_pickle=False)
 
+# %% ../nbs/08_cli.ipynb #15d3290d
 def quiet_progress():
     "No progress bars: besides esm_nb's own (which the commands turn off), those of huggingface_hub, datasets and transformers."
     os.environ['HF_HUB_DISABLE_PROGRESS_BARS'] = os.environ['HF_DATASETS_DISABLE_PROGRESS_BARS'] = '1'

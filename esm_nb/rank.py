@@ -219,6 +219,7 @@ def hub_esms(model_name: str, progress: bool = True) -> tuple[list[ESM], list[tu
                          f"banks='bank.safetensors'; the bundled zoo for {DEFAULT_MODEL!r} is at esm_nb.zoo.bundled_zoo_dir().")
     return fetch_esms(repos.repo_id.tolist(), progress=progress)
 
+# %% ../nbs/06_rank.ipynb #9ca2eece
 def _without_copies(stream, target: str, target_subset: str | None, skipped: list):
     "The candidates of `stream` that are not the target or a copy of it; the others go to `skipped` with the reason."
     for name, config, item in stream:

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .data import TaskDataset
 from .embed import Embedder, DEFAULT_MODEL, default_device, quiet_transformers, encode, pad_batch
 from .esm import ESM, ESMConfig, fit_esm
+from fastcore.basics import patch
 from .finetune import finetune, tune_and_embed
 from .logme import logme
 from .metrics import selection_metrics
@@ -115,7 +116,6 @@ class TransferRunner:
             if old != spec: raise ValueError(f"{self.work_dir} holds results for {old}, not {spec}. Use another work_dir, or the same model and budget.")
         else: _write_json(path, spec)
 
-    # ---- pools ----
     def _texts(self, ds) -> set[str]: return set(_flat(ds.texts))
 
     def pool(self, target: str) -> tuple[list[str], dict[str, str]]:
@@ -130,170 +130,183 @@ class TransferRunner:
             pool.append(name)
         return pool, excluded
 
-    # ---- sources ----
     def source_dir(self, name: str) -> Path: return self.work_dir/'sources'/slug(name)
 
-    def prepare_source(self, name: str) -> dict:
-        "Fine-tune on source `name` once; keep the tuned encoder, both ESMs, mean embedding and word types."
-        d = self.source_dir(name)
-        if (d/'source.json').exists(): return json.loads((d/'source.json').read_text())
-        b, ds = self.budget, self.sources[name]
-        t0 = time.time()
-        X, Y, model, tok, losses = tune_and_embed(ds, self.model_name, b.source_epochs, b.source_batch_size,
-                                                  b.source_learning_rate, b.weight_decay, b.max_length, SOURCE_SEED,
-                                                  self.device, self.progress)
-        tune_s = time.time() - t0
-        model.base_model.save_pretrained(d/'encoder'); tok.save_pretrained(d/'encoder')
-        info = dict(source=name, num_examples=len(ds), tune_and_embed_seconds=round(tune_s, 2),
-                    final_loss=float(np.mean(losses[-5:])))
-        for method in ('adamw', 'ridge'):
-            config = ESMConfig(base_model_name=str(self.model_name), **ds.metadata(), esm_embedding_dim=X.shape[1],
-                               lm_num_epochs=b.source_epochs, lm_batch_size=b.source_batch_size,
-                               lm_learning_rate=b.source_learning_rate, lm_weight_decay=b.weight_decay,
-                               lm_optimizer='AdamW', developers='esm_nb (transfer experiment)')
-            t1 = time.time()
-            esm = fit_esm(X, Y, config, method, **({'progress': False} if method == 'adamw' else {}))
-            info[f'esm_{method}_fit_seconds'] = round(time.time() - t1, 3)
-            info[f'esm_{method}_mse'] = esm.config.esm_mse
-            esm.save_pretrained(d/f'esm_{method}')
-        np.save(d/'base_mean.npy', X.mean(0))
-        (d/'word_types.json').write_text(json.dumps(sorted(word_types(ds.texts))))
-        _write_json(d/'source.json', info)
-        del model
-        return info
-
-    # ---- pairs ----
     def run_path(self, target: str, source: str | None, seed: int) -> Path:
         return self.work_dir/'runs'/slug(target)/slug(source or NO_SOURCE)/f'seed{seed}.json'
 
-    def run_pair(self, target: str, source: str | None, seed: int) -> dict:
-        "Fine-tune (the tuned source encoder, or the base model) on the target's train split; score its test split."
-        path = self.run_path(target, source, seed)
-        if path.exists(): return json.loads(path.read_text())
-        b, (tr, te) = self.budget, self.targets[target]
-        start = str(self.source_dir(source)/'encoder') if source else self.model_name
-        t0 = time.time()
-        model, tok, losses = finetune(tr, start, b.target_epochs, b.target_batch_size, b.target_learning_rate,
-                                      b.weight_decay, b.max_length, seed, self.device, self.progress)
-        score = evaluate(model, tok, te, b.max_length)
-        res = dict(target=target, source=source or NO_SOURCE, seed=seed, metric=task_metric(tr), score=score,
-                   final_loss=float(np.mean(losses[-5:])), seconds=round(time.time() - t0, 2),
-                   num_train=len(tr), num_test=len(te), model_name=str(self.model_name), budget=self.budget.to_dict())
-        _write_json(path, res)
-        return res
-
-    # ---- predictions ----
     def predictions_path(self, target: str) -> Path: return self.work_dir/'predictions'/f'{slug(target)}.json'
 
-    def predict(self, target: str) -> pd.DataFrame:
-        "Every method's score for every source in the pool of `target`, with the seconds each method took."
-        path = self.predictions_path(target)
-        if path.exists(): return pd.DataFrame(json.loads(path.read_text())['scores'])
-        pool, _ = self.pool(target)
-        tr, _ = self.targets[target]
-        b, rows, secs = self.budget, [], {}
+# %% ../nbs/11_transfer.ipynb #0a2ddb78
+@patch
+def prepare_source(self: TransferRunner, name: str) -> dict:
+    "Fine-tune on source `name` once; keep the tuned encoder, both ESMs, mean embedding and word types."
+    d = self.source_dir(name)
+    if (d/'source.json').exists(): return json.loads((d/'source.json').read_text())
+    b, ds = self.budget, self.sources[name]
+    t0 = time.time()
+    X, Y, model, tok, losses = tune_and_embed(ds, self.model_name, b.source_epochs, b.source_batch_size,
+                                              b.source_learning_rate, b.weight_decay, b.max_length, SOURCE_SEED,
+                                              self.device, self.progress)
+    tune_s = time.time() - t0
+    model.base_model.save_pretrained(d/'encoder'); tok.save_pretrained(d/'encoder')
+    info = dict(source=name, num_examples=len(ds), tune_and_embed_seconds=round(tune_s, 2),
+                final_loss=float(np.mean(losses[-5:])))
+    for method in ('adamw', 'ridge'):
+        config = ESMConfig(base_model_name=str(self.model_name), **ds.metadata(), esm_embedding_dim=X.shape[1],
+                           lm_num_epochs=b.source_epochs, lm_batch_size=b.source_batch_size,
+                           lm_learning_rate=b.source_learning_rate, lm_weight_decay=b.weight_decay,
+                           lm_optimizer='AdamW', developers='esm_nb (transfer experiment)')
+        t1 = time.time()
+        esm = fit_esm(X, Y, config, method, **({'progress': False} if method == 'adamw' else {}))
+        info[f'esm_{method}_fit_seconds'] = round(time.time() - t1, 3)
+        info[f'esm_{method}_mse'] = esm.config.esm_mse
+        esm.save_pretrained(d/f'esm_{method}')
+    np.save(d/'base_mean.npy', X.mean(0))
+    (d/'word_types.json').write_text(json.dumps(sorted(word_types(ds.texts))))
+    _write_json(d/'source.json', info)
+    del model
+    return info
+
+
+@patch
+def run_pair(self: TransferRunner, target: str, source: str | None, seed: int) -> dict:
+    "Fine-tune (the tuned source encoder, or the base model) on the target's train split; score its test split."
+    path = self.run_path(target, source, seed)
+    if path.exists(): return json.loads(path.read_text())
+    b, (tr, te) = self.budget, self.targets[target]
+    start = str(self.source_dir(source)/'encoder') if source else self.model_name
+    t0 = time.time()
+    model, tok, losses = finetune(tr, start, b.target_epochs, b.target_batch_size, b.target_learning_rate,
+                                  b.weight_decay, b.max_length, seed, self.device, self.progress)
+    score = evaluate(model, tok, te, b.max_length)
+    res = dict(target=target, source=source or NO_SOURCE, seed=seed, metric=task_metric(tr), score=score,
+               final_loss=float(np.mean(losses[-5:])), seconds=round(time.time() - t0, 2),
+               num_train=len(tr), num_test=len(te), model_name=str(self.model_name), budget=self.budget.to_dict())
+    _write_json(path, res)
+    return res
+
+# ---- predictions ----
+
+# %% ../nbs/11_transfer.ipynb #9dc3530c
+@patch
+def predict(self: TransferRunner, target: str) -> pd.DataFrame:
+    "Every method's score for every source in the pool of `target`, with the seconds each method took."
+    path = self.predictions_path(target)
+    if path.exists(): return pd.DataFrame(json.loads(path.read_text())['scores'])
+    pool, _ = self.pool(target)
+    tr, _ = self.targets[target]
+    b, rows, secs = self.budget, [], {}
+    t0 = time.time()
+    base = Embedder(self.model_name, max_length=b.max_length, device=self.device, progress=False)
+    X = base(tr.texts); embed_s = time.time() - t0
+    t0 = time.time(); base_score = logme(X, tr.labels, tr.is_regression); secs['logme_base'] = embed_s + time.time() - t0
+    for method in ('adamw', 'ridge'):
+        key = 'esm_logme' if method == 'adamw' else 'esm_logme_ridge'
         t0 = time.time()
-        base = Embedder(self.model_name, max_length=b.max_length, device=self.device, progress=False)
-        X = base(tr.texts); embed_s = time.time() - t0
-        t0 = time.time(); base_score = logme(X, tr.labels, tr.is_regression); secs['logme_base'] = embed_s + time.time() - t0
-        for method in ('adamw', 'ridge'):
-            key = 'esm_logme' if method == 'adamw' else 'esm_logme_ridge'
-            t0 = time.time()
-            for s in pool:
-                esm = ESM.from_pretrained(self.source_dir(s)/f'esm_{method}')
-                rows.append(dict(source=s, method=key, score=logme(esm.transform(X), tr.labels, tr.is_regression)))
-            secs[key] = embed_s + time.time() - t0
-        t0 = time.time()
-        for s in tqdm(pool, desc=f'LogME on tuned models for {target}', disable=not self.progress, leave=False):
-            enc = Embedder(str(self.source_dir(s)/'encoder'), pooling=base.pooling, max_length=b.max_length,
-                           device=self.device, progress=False)
-            rows.append(dict(source=s, method='logme_tuned', score=logme(enc(tr.texts), tr.labels, tr.is_regression)))
-            del enc
-        secs['logme_tuned'] = time.time() - t0
-        t0 = time.time(); tmean = X.mean(0)
-        for s in pool: rows.append(dict(source=s, method='text_emb', score=text_emb_similarity(np.load(self.source_dir(s)/'base_mean.npy'), tmean)))
-        secs['text_emb'] = embed_s + time.time() - t0
-        t0 = time.time(); ttypes = word_types(tr.texts)
         for s in pool:
-            stypes = set(json.loads((self.source_dir(s)/'word_types.json').read_text()))
-            rows.append(dict(source=s, method='vocab_overlap', score=vocab_overlap(stypes, ttypes)))
-        secs['vocab_overlap'] = time.time() - t0
-        rows += [dict(source=s, method='logme_base', score=base_score) for s in pool]
-        rows += [dict(source=s, method='random', score=0.0) for s in pool]
-        secs['random'] = 0.0
-        _write_json(path, dict(target=target, seconds={k: round(v, 3) for k, v in secs.items()}, scores=rows))
-        return pd.DataFrame(rows)
+            esm = ESM.from_pretrained(self.source_dir(s)/f'esm_{method}')
+            rows.append(dict(source=s, method=key, score=logme(esm.transform(X), tr.labels, tr.is_regression)))
+        secs[key] = embed_s + time.time() - t0
+    t0 = time.time()
+    for s in tqdm(pool, desc=f'LogME on tuned models for {target}', disable=not self.progress, leave=False):
+        enc = Embedder(str(self.source_dir(s)/'encoder'), pooling=base.pooling, max_length=b.max_length,
+                       device=self.device, progress=False)
+        rows.append(dict(source=s, method='logme_tuned', score=logme(enc(tr.texts), tr.labels, tr.is_regression)))
+        del enc
+    secs['logme_tuned'] = time.time() - t0
+    t0 = time.time(); tmean = X.mean(0)
+    for s in pool: rows.append(dict(source=s, method='text_emb', score=text_emb_similarity(np.load(self.source_dir(s)/'base_mean.npy'), tmean)))
+    secs['text_emb'] = embed_s + time.time() - t0
+    t0 = time.time(); ttypes = word_types(tr.texts)
+    for s in pool:
+        stypes = set(json.loads((self.source_dir(s)/'word_types.json').read_text()))
+        rows.append(dict(source=s, method='vocab_overlap', score=vocab_overlap(stypes, ttypes)))
+    secs['vocab_overlap'] = time.time() - t0
+    rows += [dict(source=s, method='logme_base', score=base_score) for s in pool]
+    rows += [dict(source=s, method='random', score=0.0) for s in pool]
+    secs['random'] = 0.0
+    _write_json(path, dict(target=target, seconds={k: round(v, 3) for k, v in secs.items()}, scores=rows))
+    return pd.DataFrame(rows)
 
-    def method_seconds(self) -> pd.DataFrame:
-        "Seconds each method took per target (scoring only; source preparation is in `source_costs`)."
-        rows = []
-        for t in self.targets:
-            p = self.predictions_path(t)
-            if p.exists(): rows += [dict(target=t, method=m, seconds=s) for m, s in json.loads(p.read_text())['seconds'].items()]
-        return pd.DataFrame(rows, columns=['target', 'method', 'seconds'])
+@patch
+def method_seconds(self: TransferRunner) -> pd.DataFrame:
+    "Seconds each method took per target (scoring only; source preparation is in `source_costs`)."
+    rows = []
+    for t in self.targets:
+        p = self.predictions_path(t)
+        if p.exists(): rows += [dict(target=t, method=m, seconds=s) for m, s in json.loads(p.read_text())['seconds'].items()]
+    return pd.DataFrame(rows, columns=['target', 'method', 'seconds'])
 
-    def source_costs(self) -> pd.DataFrame:
-        "One-off cost of each prepared source: fine-tuning + embedding, and each ESM fit."
-        rows = [json.loads(p.read_text()) for p in sorted((self.work_dir/'sources').glob('*/source.json'))]
-        return pd.DataFrame(rows)
+@patch
+def source_costs(self: TransferRunner) -> pd.DataFrame:
+    "One-off cost of each prepared source: fine-tuning + embedding, and each ESM fit."
+    rows = [json.loads(p.read_text()) for p in sorted((self.work_dir/'sources').glob('*/source.json'))]
+    return pd.DataFrame(rows)
 
-    # ---- the whole experiment ----
-    def run(self, targets: list[str] | None = None) -> pd.DataFrame:
-        "Prepare the sources, run every pair (and the baseline) for every seed, score every method; return `results()`."
-        targets = list(targets or self.targets)
-        unknown = [t for t in targets if t not in self.targets]
-        if unknown: raise ValueError(f"Unknown target(s) {unknown}; the runner knows {list(self.targets)}.")
-        pools = {t: self.pool(t) for t in targets}
-        for t, (pool, excl) in pools.items():
-            if not pool: raise ValueError(f"Target {t!r} has no eligible source (excluded: {excl}).")
-            if excl: self.log(f"{t}: excluded {', '.join(f'{k} ({v})' for k, v in excl.items())}")
-        needed = [s for s in self.sources if any(s in p for p, _ in pools.values())]
-        for s in tqdm(needed, desc='Preparing sources', disable=not self.progress):
-            done = (self.source_dir(s)/'source.json').exists()
-            info = self.prepare_source(s)
-            if not done: self.log(f"source {s}: fine-tuned and embedded in {info['tune_and_embed_seconds']:.0f}s")
-        jobs = [(t, s, seed) for t in targets for s in [None] + pools[t][0] for seed in self.budget.seeds]
-        todo = [j for j in jobs if not self.run_path(*j).exists()]
-        self.log(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done")
-        for t, s, seed in tqdm(todo, desc='Transfer runs', disable=not self.progress):
-            r = self.run_pair(t, s, seed)
-            self.log(f"{t} ← {s or NO_SOURCE} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
-        for t in targets: self.predict(t)
-        return self.results()
+# ---- the whole experiment ----
 
-    def results(self) -> pd.DataFrame:
-        "Measured score per target and source (mean over the finished seeds), with the gain over no intermediate step."
-        rows = [json.loads(p.read_text()) for p in sorted((self.work_dir/'runs').glob('*/*/seed*.json'))]
-        cols = ['target', 'source', 'metric', 'score', 'score_std', 'num_seeds', 'gain']
-        if not rows: return pd.DataFrame(columns=cols)
-        df = pd.DataFrame(rows)
-        g = df.groupby(['target', 'source', 'metric'], sort=False)['score']
-        out = g.agg(score='mean', score_std='std', num_seeds='count').reset_index()
-        base = out[out.source == NO_SOURCE].set_index('target')['score']
-        out['gain'] = out.score - out.target.map(base)
-        return out[cols]
+# %% ../nbs/11_transfer.ipynb #166bcb81
+@patch
+def run(self: TransferRunner, targets: list[str] | None = None) -> pd.DataFrame:
+    "Prepare the sources, run every pair (and the baseline) for every seed, score every method; return `results()`."
+    targets = list(targets or self.targets)
+    unknown = [t for t in targets if t not in self.targets]
+    if unknown: raise ValueError(f"Unknown target(s) {unknown}; the runner knows {list(self.targets)}.")
+    pools = {t: self.pool(t) for t in targets}
+    for t, (pool, excl) in pools.items():
+        if not pool: raise ValueError(f"Target {t!r} has no eligible source (excluded: {excl}).")
+        if excl: self.log(f"{t}: excluded {', '.join(f'{k} ({v})' for k, v in excl.items())}")
+    needed = [s for s in self.sources if any(s in p for p, _ in pools.values())]
+    for s in tqdm(needed, desc='Preparing sources', disable=not self.progress):
+        done = (self.source_dir(s)/'source.json').exists()
+        info = self.prepare_source(s)
+        if not done: self.log(f"source {s}: fine-tuned and embedded in {info['tune_and_embed_seconds']:.0f}s")
+    jobs = [(t, s, seed) for t in targets for s in [None] + pools[t][0] for seed in self.budget.seeds]
+    todo = [j for j in jobs if not self.run_path(*j).exists()]
+    self.log(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done")
+    for t, s, seed in tqdm(todo, desc='Transfer runs', disable=not self.progress):
+        r = self.run_pair(t, s, seed)
+        self.log(f"{t} ← {s or NO_SOURCE} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
+    for t in targets: self.predict(t)
+    return self.results()
 
-    def evaluation(self) -> pd.DataFrame:
-        "Selection metrics per target and method, over the sources of each pool that have measured results."
-        res, rows = self.results(), []
-        for t in self.targets:
-            if not self.predictions_path(t).exists(): continue
-            pred = self.predict(t)
-            meas = res[(res.target == t) & (res.source != NO_SOURCE)].set_index('source')['score']
-            for m in METHODS:
-                p = pred[pred.method == m].set_index('source')['score']
-                common = [s for s in p.index if s in meas.index]
-                if len(common) < 2: continue
-                rows.append(dict(target=t, method=m, **selection_metrics(p[common].values, meas[common].values)))
-        return pd.DataFrame(rows)
+@patch
+def results(self: TransferRunner) -> pd.DataFrame:
+    "Measured score per target and source (mean over the finished seeds), with the gain over no intermediate step."
+    rows = [json.loads(p.read_text()) for p in sorted((self.work_dir/'runs').glob('*/*/seed*.json'))]
+    cols = ['target', 'source', 'metric', 'score', 'score_std', 'num_seeds', 'gain']
+    if not rows: return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    g = df.groupby(['target', 'source', 'metric'], sort=False)['score']
+    out = g.agg(score='mean', score_std='std', num_seeds='count').reset_index()
+    base = out[out.source == NO_SOURCE].set_index('target')['score']
+    out['gain'] = out.score - out.target.map(base)
+    return out[cols]
 
-    def summary(self) -> pd.DataFrame:
-        "Mean of each selection metric over the targets, one row per method."
-        ev = self.evaluation()
-        if ev.empty: return ev
-        s = ev.drop(columns='target').groupby('method', sort=False).mean(numeric_only=True)
-        s.insert(0, 'name', [METHODS[m] for m in s.index])
-        return s.reindex([m for m in METHODS if m in s.index])
+@patch
+def evaluation(self: TransferRunner) -> pd.DataFrame:
+    "Selection metrics per target and method, over the sources of each pool that have measured results."
+    res, rows = self.results(), []
+    for t in self.targets:
+        if not self.predictions_path(t).exists(): continue
+        pred = self.predict(t)
+        meas = res[(res.target == t) & (res.source != NO_SOURCE)].set_index('source')['score']
+        for m in METHODS:
+            p = pred[pred.method == m].set_index('source')['score']
+            common = [s for s in p.index if s in meas.index]
+            if len(common) < 2: continue
+            rows.append(dict(target=t, method=m, **selection_metrics(p[common].values, meas[common].values)))
+    return pd.DataFrame(rows)
+
+@patch
+def summary(self: TransferRunner) -> pd.DataFrame:
+    "Mean of each selection metric over the targets, one row per method."
+    ev = self.evaluation()
+    if ev.empty: return ev
+    s = ev.drop(columns='target').groupby('method', sort=False).mean(numeric_only=True)
+    s.insert(0, 'name', [METHODS[m] for m in s.index])
+    return s.reindex([m for m in METHODS if m in s.index])
 
 # %% ../nbs/11_transfer.ipynb #962c1bc4
 DEFAULT_TARGETS = ('bbc_news', 'slo_sentiment', 'vader_movie_reviews', 'election_retweets')

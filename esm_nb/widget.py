@@ -158,6 +158,7 @@ def _target_section(self: TaskSelector, model_name: str) -> W.Widget:
                    W.HBox([self.label_column, self.regression]), W.HBox([self.num_examples, self.seed]),
                    W.HBox([self.dataset_name, self.keep_copies]), self.model])
 
+# %% ../nbs/13_widget.ipynb #29c5e273
 @patch
 def refresh_frames(self: TaskSelector):
     "Offer the DataFrames of the notebook (and those passed in) in the DataFrame picker."
@@ -330,6 +331,7 @@ def _results_section(self: TaskSelector) -> W.Widget:
     self.clear_button.on_click(lambda _: self._set_ticked(set()))
     return W.VBox([W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button]), self.table])
 
+# %% ../nbs/13_widget.ipynb #650b9e19
 @patch
 def view(self: TaskSelector) -> pd.DataFrame:
     "The results as shown: filtered and sorted (all pages), with a `Task` label and a `Selected` column."

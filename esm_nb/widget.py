@@ -195,6 +195,7 @@ def _load_upload(self: TaskSelector):
     tmp.write_bytes(content)
     self._set_frame(read_table(tmp), Path(name).stem)
 
+# %% ../nbs/13_widget.ipynb #d53bb326
 @patch
 def load_data(self: TaskSelector):
     "Load the file path or Hub dataset named in the widget."

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/corpora.html.md"""
 
 # %% ../nbs/05_corpora.ipynb #354bc911
 from __future__ import annotations
-import hashlib, importlib.util, io, math, os, re, tarfile, urllib.parse, urllib.request, warnings
+import hashlib, importlib.util, io, os, re, tarfile, urllib.parse, urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 from .data import TaskDataset
 from .embed import Embedder, model_path, default_device, quiet_transformers, encode, pad_batch, DEFAULT_MODEL
-from .esm import ESM, ESMConfig, fit_esm
+from .esm import ESMConfig, fit_esm
 
 # %% auto #0
 __all__ = ['finetune', 'tune_and_embed', 'build_esm']

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 
 # %% ../nbs/02_logme.ipynb #92c0fd3e
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 import numpy as np, torch
 from scipy.linalg import lapack, blas

@@ -7,7 +7,7 @@ Docs: https://esm-nb.github.io/esm_nb/metrics.html.md"""
 # %% ../nbs/10_metrics.ipynb #3c3596ec
 from __future__ import annotations
 from math import comb
-import numpy as np, pandas as pd
+import numpy as np
 from scipy import stats
 
 # %% auto #0

@@ -12,9 +12,9 @@ import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
 from .data import TaskDataset, check_target
 from .embed import Embedder, DEFAULT_MODEL
-from .esm import ESM, ESMConfig, ESMError, esm_folders, iter_esm_folder
+from .esm import ESM, ESMConfig, esm_folders, iter_esm_folder
 from .bank import ESMBank
-from .logme import target_stats, score_linear_maps, logme, TargetStats, LinearScorer, label_matrix
+from .logme import target_stats, score_linear_maps, logme, TargetStats, LinearScorer
 
 # %% auto #0
 __all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PRECISIONS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',

@@ -7,13 +7,13 @@ Docs: https://esm-nb.github.io/esm_nb/transfer.html.md"""
 # %% ../nbs/11_transfer.ipynb #e1b417cc
 from __future__ import annotations
 import json, re, time
-from dataclasses import dataclass, asdict, field
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from scipy import stats
 from tqdm.auto import tqdm
 from .data import TaskDataset
-from .embed import Embedder, DEFAULT_MODEL, default_device, quiet_transformers, encode, pad_batch
+from .embed import Embedder, DEFAULT_MODEL, default_device, encode, pad_batch
 from .esm import ESM, ESMConfig, fit_esm
 from fastcore.basics import patch
 from .finetune import finetune, tune_and_embed
@@ -339,7 +339,7 @@ def plot_regret(summary: pd.DataFrame, ks=(1, 3, 5), ax=None):
 
 def write_report(runner: TransferRunner, out_dir: str | Path, method: str = 'esm_logme') -> Path:
     "Write the experiment's tables and plots into `out_dir` (see above); return it."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     from esm_nb.plots import plot_predicted_vs_measured
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     res, ev, summ = runner.results(), runner.evaluation(), runner.summary()

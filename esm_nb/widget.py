@@ -8,7 +8,7 @@ Docs: https://esm-nb.github.io/esm_nb/widget.html.md"""
 from __future__ import annotations
 import html, io, tempfile
 from pathlib import Path
-import numpy as np, pandas as pd
+import pandas as pd
 import ipywidgets as W
 from fastcore.basics import patch
 from .data import TaskDataset, READERS, infer_is_regression, read_table

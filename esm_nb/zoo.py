@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/zoo.html.md"""
 
 # %% ../nbs/07_zoo.ipynb #235f9c99
 from __future__ import annotations
-import json, time
+import time
 from pathlib import Path
 from tqdm.auto import tqdm
 import esm_nb

@@ -16,9 +16,9 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'NA', 'OPTIONAL', 'LEGACY_KEYS', 'ESMError', 'ESMConfig', 'ESM',
-           'esm_mse', 'fit_adamw', 'fit_ridge', 'fit_esm', 'card_fields', 'model_card', 'load_weights',
-           'with_hub_retry', 'esm_folders', 'iter_esm_folder', 'load_esm_folder']
+__all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'CARD_NOT_APPLICABLE', 'CARD_LEFT_BLANK', 'LEGACY_KEYS', 'ESMError',
+           'ESMConfig', 'ESM', 'esm_mse', 'fit_adamw', 'fit_ridge', 'fit_esm', 'card_fields', 'model_card',
+           'load_weights', 'with_hub_retry', 'esm_folders', 'iter_esm_folder', 'load_esm_folder']
 
 # %% ../nbs/03_esm.ipynb #ed46e78a
 ESM_VERSION = '0.2.0'
@@ -187,12 +187,12 @@ def _details(c: ESMConfig) -> str:
     return '\n'.join(lines) or '[More Information Needed]'
 
 CARD_TEMPLATE = Path(importlib.resources.files('esm_nb'))/'templates'/'model_card.md'
-NA = {'esm_num_epochs', 'esm_batch_size', 'esm_learning_rate', 'esm_weight_decay', 'esm_optimizer'}  # a ridge fit has none
-OPTIONAL = {'task_subset', 'num_examples', 'seed'}  # left blank when missing, as in the published cards
+CARD_NOT_APPLICABLE = {'esm_num_epochs', 'esm_batch_size', 'esm_learning_rate', 'esm_weight_decay', 'esm_optimizer'}  # a ridge fit has none
+CARD_LEFT_BLANK = {'task_subset', 'num_examples', 'seed'}  # left blank when missing, as in the published cards
 
 def card_fields(c: ESMConfig) -> dict:
     "The values the model card template shows, missing ones in the published cards' words."
-    missing = lambda k: 'n/a' if k in NA else '' if k in OPTIONAL else '[More Information Needed]'
+    missing = lambda k: 'n/a' if k in CARD_NOT_APPLICABLE else '' if k in CARD_LEFT_BLANK else '[More Information Needed]'
     values = {k: _v(v, missing(k)) for k, v in c.to_dict().items()}
     fit = 'closed-form ridge least squares' if c.esm_fit_method == 'ridge' else 'AdamW on the mean squared error'
     mse = _v(None if c.esm_mse is None else f'{c.esm_mse:.6g}')

@@ -16,7 +16,7 @@ p.add_argument('--targets', nargs='+', default=list(DEFAULT_TARGETS))
 p.add_argument('--target-train', type=int, default=200); p.add_argument('--target-test', type=int, default=500)
 a = p.parse_args()
 spec = json.loads((Path(a.experiment)/'experiment.json').read_text())
-budget = TransferBudget(**{**spec['budget'], 'seeds': tuple(a.seeds)})
+budget = TransferBudget.from_dict({**spec['budget'], 'seeds': a.seeds})
 _, targets = corpus_experiment(a.targets, [], target_train=a.target_train, target_test=a.target_test)
 runner = TransferRunner(a.work_dir, {}, targets, spec['model_name'], budget, progress=False)
 rows = [runner.run_pair(t, None, s) for t in a.targets for s in a.seeds]

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from .data import TaskDataset, encode_labels, infer_is_regression
 from .embed import DEFAULT_MODEL
+from .finetune import FineTuneBudget
 
 # %% auto #0
-__all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'quiet_progress', 'parser', 'esm_source', 'rank_command',
-           'build_command', 'bank_command', 'publish_command', 'corpora_command', 'demo_command', 'build_zoo_command',
-           'transfer_command', 'main']
+__all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'budget_from_args', 'quiet_progress', 'parser',
+           'esm_source', 'rank_command', 'build_command', 'bank_command', 'publish_command', 'corpora_command',
+           'demo_command', 'build_zoo_command', 'transfer_command', 'main']
 
 # %% ../nbs/08_cli.ipynb #70e387cd
 def _add_target(p: argparse.ArgumentParser):
@@ -67,6 +68,19 @@ def load_embeddings(path: str) -> np.ndarray:
     if Path(path).suffix != '.npy': raise ValueError(f"Embeddings must be a .npy file, not {Path(path).name!r}.")
     return np.load(path, allow_pickle=False)
 
+# %% ../nbs/08_cli.ipynb #74a4aa68
+def _add_budget(p: argparse.ArgumentParser, prefix: str, default: FineTuneBudget, what: str):
+    "Options `--<prefix>epochs`, `--<prefix>batch-size`, `--<prefix>learning-rate`, `--<prefix>weight-decay` of a budget."
+    for field, kind in (('epochs', float), ('batch_size', int), ('learning_rate', float), ('weight_decay', float)):
+        p.add_argument(f"--{prefix}{field.replace('_', '-')}", type=kind, default=getattr(default, field),
+                       help=f"{field.replace('_', ' ')} of {what} (default: %(default)s)")
+
+def budget_from_args(a: argparse.Namespace, prefix: str) -> FineTuneBudget:
+    "The `FineTuneBudget` given by the options `_add_budget` added (and `--max-length`)."
+    key = prefix.replace('-', '_')
+    return FineTuneBudget(**{f: getattr(a, key + f) for f in ('epochs', 'batch_size', 'learning_rate', 'weight_decay')},
+                          max_length=a.max_length)
+
 # %% ../nbs/08_cli.ipynb #15d3290d
 def quiet_progress():
     "No progress bars: besides esm_nb's own (which the commands turn off), those of huggingface_hub, datasets and transformers."
@@ -77,6 +91,7 @@ def quiet_progress():
     if 'datasets' in sys.modules: sys.modules['datasets'].disable_progress_bars()
 
 def parser() -> argparse.ArgumentParser:
+    from esm_nb.transfer import TransferBudget
     p = argparse.ArgumentParser(prog='esm-nb', description='Pick intermediate datasets with ESM-LogME.')
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
@@ -96,8 +111,8 @@ def parser() -> argparse.ArgumentParser:
     b = add('build', 'build one ESM from a source dataset'); _add_target(b)
     b.add_argument('--model', default=DEFAULT_MODEL); b.add_argument('--out', required=True, help='folder to save the ESM in')
     b.add_argument('--method', default='adamw', choices=['adamw', 'ridge'])
-    b.add_argument('--lm-epochs', type=float, default=3); b.add_argument('--lm-batch-size', type=int, default=32)
-    b.add_argument('--lm-learning-rate', type=float, default=2e-5)
+    _add_budget(b, 'lm-', FineTuneBudget(), 'fine-tuning on the source')
+    b.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text (default: %(default)s)')
     z = add('build-zoo', 'build (or resume) the zoo of ESMs for the offline corpora')
     z.add_argument('--out', help='folder (default: the bundled zoo inside the package)')
     d = add('demo', 'rank the bundled zoo for BBC News; write CSV and PNG')
@@ -114,9 +129,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--sources', nargs='+', default=None, help='source corpora (default: all)')
     t.add_argument('--source-examples', type=int, default=400); t.add_argument('--target-train', type=int, default=200)
     t.add_argument('--target-test', type=int, default=500); t.add_argument('--seeds', type=int, nargs='+', default=[42])
-    t.add_argument('--source-epochs', type=float, default=2); t.add_argument('--target-epochs', type=float, default=3)
-    t.add_argument('--batch-size', type=int, default=16); t.add_argument('--learning-rate', type=float, default=1e-4)
-    t.add_argument('--max-length', type=int, default=128); t.add_argument('--model', default=DEFAULT_MODEL)
+    _add_budget(t, 'source-', TransferBudget.source, 'fine-tuning on each source')
+    _add_budget(t, 'target-', TransferBudget.target, 'fine-tuning on each target')
+    t.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text (default: %(default)s)')
+    t.add_argument('--model', default=DEFAULT_MODEL)
     t.add_argument('--device', help="e.g. 'cuda' (default: the GPU when there is one)")
     t.add_argument('--report', help='write tables and plots of the results into this folder')
     t.add_argument('--report-only', action='store_true', help='report what the work folder holds; run nothing')
@@ -152,7 +168,7 @@ def rank_command(a: argparse.Namespace) -> int:
 def build_command(a: argparse.Namespace) -> int:
     "`esm-nb build`: fine-tune on the source dataset, fit its ESM, save it."
     from esm_nb.finetune import build_esm
-    esm = build_esm(load_target(a), a.model, a.method, a.lm_epochs, a.lm_batch_size, a.lm_learning_rate, progress=not a.quiet)
+    esm = build_esm(load_target(a), a.model, a.method, budget_from_args(a, 'lm-'), progress=not a.quiet)
     print(f"Saved {esm!r} to {esm.save_pretrained(a.out)}")
     return 0
 
@@ -194,9 +210,7 @@ def build_zoo_command(a: argparse.Namespace) -> int:
 def transfer_command(a: argparse.Namespace) -> int:
     "`esm-nb transfer`: run (or resume) a transfer experiment on the offline corpora; report it."
     from esm_nb.transfer import TransferRunner, TransferBudget, corpus_experiment, write_report, DEFAULT_TARGETS
-    budget = TransferBudget(source_epochs=a.source_epochs, source_batch_size=a.batch_size, source_learning_rate=a.learning_rate,
-                            target_epochs=a.target_epochs, target_batch_size=a.batch_size, target_learning_rate=a.learning_rate,
-                            max_length=a.max_length, seeds=tuple(a.seeds))
+    budget = TransferBudget(budget_from_args(a, 'source-'), budget_from_args(a, 'target-'), tuple(a.seeds))
     src, tgt = corpus_experiment(a.targets or list(DEFAULT_TARGETS), a.sources, a.source_examples, a.target_train, a.target_test)
     runner = TransferRunner(a.work_dir, src, tgt, a.model, budget, a.device, progress=not a.quiet)
     if not a.report_only: runner.run()

@@ -7,6 +7,7 @@ Docs: https://esm-nb.github.io/esm_nb/finetune.html.md"""
 # %% ../nbs/04_finetune.ipynb #38e69248
 from __future__ import annotations
 import time
+from dataclasses import dataclass, asdict
 import numpy as np, torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
@@ -15,19 +16,40 @@ from .embed import Embedder, model_path, default_device, quiet_transformers, enc
 from .esm import ESMConfig, fit_esm
 
 # %% auto #0
-__all__ = ['finetune', 'tune_and_embed', 'build_esm']
+__all__ = ['FineTuneBudget', 'finetune', 'tune_and_embed', 'build_esm']
+
+# %% ../nbs/04_finetune.ipynb #52807178
+@dataclass(frozen=True)
+class FineTuneBudget:
+    "How a language model is fine-tuned; the defaults are the published ESMs'."
+    epochs: float = 3
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    weight_decay: float = 0.01
+    max_length: int = 128 # tokens per text
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if not value > 0 and not (name == 'weight_decay' and value == 0):
+                raise ValueError(f"FineTuneBudget.{name} must be positive, not {value!r}.")
+
+    def card_fields(self) -> dict:
+        "The budget as the model card's `lm_*` fields."
+        return dict(lm_num_epochs=self.epochs, lm_batch_size=self.batch_size, lm_learning_rate=self.learning_rate,
+                    lm_weight_decay=self.weight_decay, lm_optimizer='AdamW')
 
 # %% ../nbs/04_finetune.ipynb #66a1c14a
 def finetune(dataset: TaskDataset,
              model_name: str = DEFAULT_MODEL, # Hub id or local folder of the base model
-             epochs: float = 3, batch_size: int = 32, learning_rate: float = 2e-5, weight_decay: float = 0.01,
-             max_length: int = 128, seed: int = 42,
+             budget: FineTuneBudget = FineTuneBudget(),
+             *, seed: int = 42,
              device: str | torch.device | None = None, # None: GPU when available
              progress: bool = True):
     "Fine-tune `model_name` on `dataset`; return `(model, tokenizer, losses)` with the per-step training losses."
     device = torch.device(device) if device is not None else default_device()
     path = model_path(model_name)
-    torch.manual_seed(seed); np.random.seed(seed)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
     num_labels = 1 if dataset.is_regression else dataset.num_classes
     with quiet_transformers():
         tok = AutoTokenizer.from_pretrained(path)
@@ -37,37 +59,42 @@ def finetune(dataset: TaskDataset,
         targets = torch.tensor((dataset.labels - mu) / sd, dtype=torch.float32)
     else: targets = torch.tensor(dataset.labels, dtype=torch.long)
     texts = dataset.texts
-    enc = encode(tok, texts, max_length)
-    n = len(texts); steps_per_epoch = -(-n // batch_size); total = max(1, int(round(epochs * steps_per_epoch)))
-    opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    enc = encode(tok, texts, budget.max_length)
+    n = len(texts)
+    total = max(1, int(round(budget.epochs * -(-n // budget.batch_size))))
+    opt = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=budget.weight_decay)
     sched = get_linear_schedule_with_warmup(opt, 0, total)
     g = torch.Generator().manual_seed(seed)
-    model.train(); losses = []
+    model.train()
+    losses = []
     bar = tqdm(total=total, desc=f'Fine-tuning on {dataset.name}', disable=not progress, leave=False)
     while len(losses) < total:
-        for idx in torch.randperm(n, generator=g).split(batch_size):
+        for idx in torch.randperm(n, generator=g).split(budget.batch_size):
             if len(losses) >= total: break
             batch = pad_batch(tok, enc, idx, device)
             logits = model(**batch).logits
             y = targets[idx].to(device)
-            loss = torch.nn.functional.mse_loss(logits.squeeze(-1), y) if dataset.is_regression else torch.nn.functional.cross_entropy(logits, y)
-            opt.zero_grad(); loss.backward()
+            if dataset.is_regression: loss = torch.nn.functional.mse_loss(logits.squeeze(-1), y)
+            else: loss = torch.nn.functional.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step(); sched.step()
-            losses.append(loss.item()); bar.update(1); bar.set_postfix(loss=f'{loss.item():.3f}')
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f'{loss.item():.3f}')
     bar.close()
     return model.eval(), tok, losses
 
 # %% ../nbs/04_finetune.ipynb #68025428
-def tune_and_embed(dataset: TaskDataset, model_name: str = DEFAULT_MODEL, epochs: float = 3, batch_size: int = 32,
-                   learning_rate: float = 2e-5, weight_decay: float = 0.01, max_length: int = 128, seed: int = 42,
-                   device=None, progress: bool = True):
+def tune_and_embed(dataset: TaskDataset, model_name: str = DEFAULT_MODEL, budget: FineTuneBudget = FineTuneBudget(),
+                   *, seed: int = 42, device=None, progress: bool = True):
     "Base embeddings `X`, fine-tuned model and tokenizer, tuned embeddings `Y` and the training losses of `dataset`."
-    base = Embedder(model_name, max_length=max_length, device=device, progress=progress)
+    base = Embedder(model_name, max_length=budget.max_length, device=device, progress=progress)
     X = base(dataset.texts)
-    model, tok, losses = finetune(dataset, model_name, epochs, batch_size, learning_rate, weight_decay,
-                                  max_length, seed, device, progress)
-    tuned = Embedder(model_name, model=model.base_model, tokenizer=tok, pooling=base.pooling, max_length=max_length,
+    model, tok, losses = finetune(dataset, model_name, budget, seed=seed, device=device, progress=progress)
+    tuned = Embedder(model_name, model=model.base_model, tokenizer=tok, pooling=base.pooling, max_length=budget.max_length,
                      device=device, progress=progress)
     return X, tuned(dataset.texts), model, tok, losses
 
@@ -75,22 +102,17 @@ def tune_and_embed(dataset: TaskDataset, model_name: str = DEFAULT_MODEL, epochs
 def build_esm(dataset: TaskDataset,
               model_name: str = DEFAULT_MODEL,
               method: str = 'adamw', # ESM fit: 'adamw' (as published) or 'ridge' (closed form)
-              lm_epochs: float = 3, lm_batch_size: int = 32, lm_learning_rate: float = 2e-5, lm_weight_decay: float = 0.01,
-              esm_epochs: int = 10, esm_batch_size: int = 32, esm_learning_rate: float = 1e-3, esm_weight_decay: float = 0.01,
-              max_length: int = 128, seed: int = 42, developers: str | None = 'esm_nb',
-              device=None, progress: bool = True, return_model: bool = False):
+              budget: FineTuneBudget = FineTuneBudget(), # fine-tuning of the language model
+              *, esm_epochs: int = 10, esm_batch_size: int = 32, esm_learning_rate: float = 1e-3, esm_weight_decay: float = 0.01,
+              seed: int = 42, developers: str | None = 'esm_nb', device=None, progress: bool = True, return_model: bool = False):
     "Fine-tune on `dataset`, embed its texts with base and tuned encoder, fit and return the ESM (and the tuned model if asked)."
     t0 = time.time()
-    X, Y, model, tok, losses = tune_and_embed(dataset, model_name, lm_epochs, lm_batch_size, lm_learning_rate,
-                                              lm_weight_decay, max_length, seed, device, progress)
-    meta = dataset.metadata()
-    config = ESMConfig(base_model_name=model_name, **meta, esm_embedding_dim=X.shape[1],
-                       lm_num_epochs=lm_epochs, lm_batch_size=lm_batch_size, lm_learning_rate=lm_learning_rate,
-                       lm_weight_decay=lm_weight_decay, lm_optimizer='AdamW', esm_num_epochs=esm_epochs,
-                       esm_batch_size=esm_batch_size, esm_learning_rate=esm_learning_rate,
-                       esm_weight_decay=esm_weight_decay, developers=developers)
+    X, Y, model, tok, losses = tune_and_embed(dataset, model_name, budget, seed=seed, device=device, progress=progress)
+    config = ESMConfig(base_model_name=model_name, **dataset.metadata(), esm_embedding_dim=X.shape[1],
+                       **budget.card_fields(), esm_num_epochs=esm_epochs, esm_batch_size=esm_batch_size,
+                       esm_learning_rate=esm_learning_rate, esm_weight_decay=esm_weight_decay, developers=developers)
     config.seed = seed
-    config.extra.update(lm_max_length=max_length, lm_final_loss=float(np.mean(losses[-5:])), build_seconds=None)
+    config.extra.update(lm_max_length=budget.max_length, lm_final_loss=float(np.mean(losses[-5:])), build_seconds=None)
     esm = fit_esm(X, Y, config, method, **({'seed': seed, 'progress': progress} if method == 'adamw' else {}))
     config.extra['build_seconds'] = round(time.time() - t0, 1)
     return (esm, model) if return_model else esm

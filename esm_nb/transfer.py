@@ -16,7 +16,7 @@ from .data import TaskDataset
 from .embed import Embedder, DEFAULT_MODEL, default_device, encode, pad_batch
 from .esm import ESM, ESMConfig, fit_esm
 from fastcore.basics import patch
-from .finetune import finetune, tune_and_embed
+from .finetune import FineTuneBudget, finetune, tune_and_embed
 from .logme import logme
 from .metrics import selection_metrics
 
@@ -26,15 +26,19 @@ __all__ = ['METHODS', 'NO_SOURCE', 'SOURCE_SEED', 'DEFAULT_TARGETS', 'TransferBu
            'write_report']
 
 # %% ../nbs/11_transfer.ipynb #7e824c3a
-@dataclass
+@dataclass(frozen=True)
 class TransferBudget:
     "Every budget of a transfer experiment; stored in the work folder and with each result."
-    source_epochs: float = 2; source_batch_size: int = 16; source_learning_rate: float = 1e-4
-    target_epochs: float = 3; target_batch_size: int = 16; target_learning_rate: float = 1e-4
-    weight_decay: float = 0.01; max_length: int = 128
+    source: FineTuneBudget = FineTuneBudget(epochs=2, batch_size=16, learning_rate=1e-4) # once per source
+    target: FineTuneBudget = FineTuneBudget(epochs=3, batch_size=16, learning_rate=1e-4) # once per pair and seed
     seeds: tuple = (42,) # target fine-tuning seeds; results are averaged over them
 
-    def to_dict(self) -> dict: return {**asdict(self), 'seeds': list(self.seeds)}
+    def to_dict(self) -> dict: return dict(source=asdict(self.source), target=asdict(self.target), seeds=list(self.seeds))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TransferBudget:
+        "The budget `to_dict` wrote (e.g. the `budget` of a work folder's `experiment.json`)."
+        return cls(FineTuneBudget(**d['source']), FineTuneBudget(**d['target']), tuple(d['seeds']))
 
 # %% ../nbs/11_transfer.ipynb #ce1fcd58
 def task_metric(dataset: TaskDataset) -> str:
@@ -107,14 +111,19 @@ class TransferRunner:
                                  "use a larger training sample, or encode both with the same label set.")
         self._check_experiment()
 
+    @property
+    def spec(self) -> dict:
+        "What every result of the work folder shares: the base model and the fine-tuning budgets (seeds may be added later)."
+        return dict(model_name=str(self.model_name), budget={k: v for k, v in self.budget.to_dict().items() if k != 'seeds'})
+
     def _check_experiment(self):
         "Refuse a work folder that holds results of another base model or budget."
-        spec = dict(model_name=str(self.model_name), budget=self.budget.to_dict())
         path = self.work_dir/'experiment.json'
-        if path.exists():
-            old = json.loads(path.read_text())
-            if old != spec: raise ValueError(f"{self.work_dir} holds results for {old}, not {spec}. Use another work_dir, or the same model and budget.")
-        else: _write_json(path, spec)
+        if not path.exists(): return _write_json(path, self.spec)
+        old = json.loads(path.read_text())
+        if old != self.spec:
+            raise ValueError(f"{self.work_dir} holds results for {old}, not {self.spec}. "
+                             "Use another work_dir, or the same model and budget.")
 
     def _texts(self, ds) -> set[str]: return set(_flat(ds.texts))
 
@@ -145,18 +154,15 @@ def prepare_source(self: TransferRunner, name: str) -> dict:
     if (d/'source.json').exists(): return json.loads((d/'source.json').read_text())
     b, ds = self.budget, self.sources[name]
     t0 = time.time()
-    X, Y, model, tok, losses = tune_and_embed(ds, self.model_name, b.source_epochs, b.source_batch_size,
-                                              b.source_learning_rate, b.weight_decay, b.max_length, SOURCE_SEED,
-                                              self.device, self.progress)
+    X, Y, model, tok, losses = tune_and_embed(ds, self.model_name, b.source, seed=SOURCE_SEED, device=self.device,
+                                              progress=self.progress)
     tune_s = time.time() - t0
     model.base_model.save_pretrained(d/'encoder'); tok.save_pretrained(d/'encoder')
     info = dict(source=name, num_examples=len(ds), tune_and_embed_seconds=round(tune_s, 2),
                 final_loss=float(np.mean(losses[-5:])))
     for method in ('adamw', 'ridge'):
         config = ESMConfig(base_model_name=str(self.model_name), **ds.metadata(), esm_embedding_dim=X.shape[1],
-                           lm_num_epochs=b.source_epochs, lm_batch_size=b.source_batch_size,
-                           lm_learning_rate=b.source_learning_rate, lm_weight_decay=b.weight_decay,
-                           lm_optimizer='AdamW', developers='esm_nb (transfer experiment)')
+                           **b.source.card_fields(), developers='esm_nb (transfer experiment)')
         t1 = time.time()
         esm = fit_esm(X, Y, config, method, **({'progress': False} if method == 'adamw' else {}))
         info[f'esm_{method}_fit_seconds'] = round(time.time() - t1, 3)
@@ -177,12 +183,11 @@ def run_pair(self: TransferRunner, target: str, source: str | None, seed: int) -
     b, (tr, te) = self.budget, self.targets[target]
     start = str(self.source_dir(source)/'encoder') if source else self.model_name
     t0 = time.time()
-    model, tok, losses = finetune(tr, start, b.target_epochs, b.target_batch_size, b.target_learning_rate,
-                                  b.weight_decay, b.max_length, seed, self.device, self.progress)
-    score = evaluate(model, tok, te, b.max_length)
+    model, tok, losses = finetune(tr, start, b.target, seed=seed, device=self.device, progress=self.progress)
+    score = evaluate(model, tok, te, b.target.max_length)
     res = dict(target=target, source=source or NO_SOURCE, seed=seed, metric=task_metric(tr), score=score,
                final_loss=float(np.mean(losses[-5:])), seconds=round(time.time() - t0, 2),
-               num_train=len(tr), num_test=len(te), model_name=str(self.model_name), budget=self.budget.to_dict())
+               num_train=len(tr), num_test=len(te), **self.spec)
     _write_json(path, res)
     return res
 
@@ -198,7 +203,7 @@ def predict(self: TransferRunner, target: str) -> pd.DataFrame:
     tr, _ = self.targets[target]
     b, rows, secs = self.budget, [], {}
     t0 = time.time()
-    base = Embedder(self.model_name, max_length=b.max_length, device=self.device, progress=False)
+    base = Embedder(self.model_name, max_length=b.target.max_length, device=self.device, progress=False)
     X = base(tr.texts); embed_s = time.time() - t0
     t0 = time.time(); base_score = logme(X, tr.labels, tr.is_regression); secs['logme_base'] = embed_s + time.time() - t0
     for method in ('adamw', 'ridge'):
@@ -210,7 +215,7 @@ def predict(self: TransferRunner, target: str) -> pd.DataFrame:
         secs[key] = embed_s + time.time() - t0
     t0 = time.time()
     for s in tqdm(pool, desc=f'LogME on tuned models for {target}', disable=not self.progress, leave=False):
-        enc = Embedder(str(self.source_dir(s)/'encoder'), pooling=base.pooling, max_length=b.max_length,
+        enc = Embedder(str(self.source_dir(s)/'encoder'), pooling=base.pooling, max_length=b.target.max_length,
                        device=self.device, progress=False)
         rows.append(dict(source=s, method='logme_tuned', score=logme(enc(tr.texts), tr.labels, tr.is_regression)))
         del enc

@@ -13,18 +13,19 @@ import esm_nb
 from .corpora import load_corpus, CORPORA
 from .embed import DEFAULT_MODEL
 from .esm import ESM, load_esm_folder
-from .finetune import build_esm
+from .finetune import FineTuneBudget, build_esm
 from .rank import compute_task_ranking, TaskRanking
 
 # %% auto #0
-__all__ = ['ZOO_DIR', 'DEMO_TARGET', 'ZOO_TASKS', 'ZOO_BUDGET', 'MEASURED_DIR', 'bundled_zoo_dir', 'load_bundled_zoo',
-           'zoo_folder_name', 'build_zoo', 'measured_transfer_results', 'run_demo']
+__all__ = ['ZOO_DIR', 'DEMO_TARGET', 'ZOO_TASKS', 'ZOO_BUDGET', 'ZOO_EXAMPLES', 'MEASURED_DIR', 'bundled_zoo_dir',
+           'load_bundled_zoo', 'zoo_folder_name', 'build_zoo', 'measured_transfer_results', 'run_demo']
 
 # %% ../nbs/07_zoo.ipynb #bea458b7
 ZOO_DIR = Path(esm_nb.__file__).parent/'esms'
 DEMO_TARGET = 'bbc_news'
 ZOO_TASKS = [n for n in CORPORA if n != DEMO_TARGET]
-ZOO_BUDGET = dict(num_examples=400, lm_epochs=2, lm_batch_size=16, lm_learning_rate=1e-4, method='adamw', seed=42)
+ZOO_BUDGET = FineTuneBudget(epochs=2, batch_size=16, learning_rate=1e-4) # small: the zoo is built on 2 CPU cores
+ZOO_EXAMPLES = 400 # training texts per corpus
 
 def bundled_zoo_dir() -> Path:
     "Folder of the ESMs that ship with esm_nb."
@@ -42,23 +43,24 @@ def zoo_folder_name(corpus: str) -> str:
 def build_zoo(out_dir: str | Path = ZOO_DIR, # where the ESM folders go
               tasks: list[str] = ZOO_TASKS, # corpus names (keys of `CORPORA`)
               model_name: str = DEFAULT_MODEL,
-              num_examples: int = ZOO_BUDGET['num_examples'], lm_epochs: float = ZOO_BUDGET['lm_epochs'],
-              lm_batch_size: int = ZOO_BUDGET['lm_batch_size'], lm_learning_rate: float = ZOO_BUDGET['lm_learning_rate'],
-              method: str = ZOO_BUDGET['method'], seed: int = ZOO_BUDGET['seed'],
-              progress: bool = True, log=print) -> list[Path]:
+              *, num_examples: int = ZOO_EXAMPLES, # training texts sampled per corpus
+              budget: FineTuneBudget = ZOO_BUDGET,
+              method: str = 'adamw', seed: int = 42, progress: bool = True, log=print) -> list[Path]:
     "Build (or resume building) one ESM per task into `out_dir`; return the ESM folders."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     folders = []
     for name in tqdm(tasks, desc='Building ESMs', disable=not progress):
         folder = out_dir/zoo_folder_name(name)
         folders.append(folder)
         try:
-            ESM.from_pretrained(folder); log(f"{name}: already built, skipped"); continue
+            ESM.from_pretrained(folder)
+            log(f"{name}: already built, skipped")
+            continue
         except Exception: pass
         t0 = time.time()
         ds = load_corpus(name, 'train', num_examples=num_examples, seed=seed)
-        esm = build_esm(ds, model_name, method=method, lm_epochs=lm_epochs, lm_batch_size=lm_batch_size,
-                        lm_learning_rate=lm_learning_rate, seed=seed, developers='esm_nb (bundled zoo)', progress=progress)
+        esm = build_esm(ds, model_name, method, budget, seed=seed, developers='esm_nb (bundled zoo)', progress=progress)
         esm.save_pretrained(folder)
         log(f"{name}: built in {time.time() - t0:.0f}s, MSE {esm.config.esm_mse:.3g}")
     return folders

@@ -5,7 +5,7 @@ import numpy as np, pandas as pd, pytest
 from esm_nb.corpora import load_corpus
 from esm_nb.embed import Embedder
 from esm_nb.esm import ESM, load_esm_folder
-from esm_nb.finetune import build_esm
+from esm_nb.finetune import FineTuneBudget, build_esm
 from esm_nb.logme import logme
 from esm_nb.rank import compute_task_ranking, COLUMNS
 from esm_nb.cli import main
@@ -18,7 +18,7 @@ def esm_dir(tiny_bert, tmp_path_factory):
     out = tmp_path_factory.mktemp('esms')
     for name in SOURCES:
         ds = load_corpus(name, 'train', num_examples=48, seed=1)
-        esm = build_esm(ds, tiny_bert, lm_epochs=1, lm_batch_size=16, lm_learning_rate=1e-3, progress=False)
+        esm = build_esm(ds, tiny_bert, budget=FineTuneBudget(epochs=1, batch_size=16, learning_rate=1e-3), progress=False)
         esm.save_pretrained(out / name)
     return out
 

@@ -21,7 +21,7 @@ def test_transfer_command_runs_resumes_and_reports(tiny_bert, tmp_path, capsys):
     ev = pd.read_csv(tmp_path/'report'/'evaluation.csv')
     assert set(ev.method) >= {'esm_logme', 'esm_logme_ridge', 'logme_tuned', 'logme_base', 'text_emb', 'vocab_overlap', 'random'}
     budget = json.loads((tmp_path/'report'/'experiment.json').read_text())['budget']
-    assert budget['max_length'] == 24 and budget['target_epochs'] == 1
+    assert budget['target']['max_length'] == 24 and budget['target']['epochs'] == 1 and budget['source']['batch_size'] == 16
     # every pair is stored with its budget
     run = json.loads(next((tmp_path/'work'/'runs').glob('*/*/seed42.json')).read_text())
     assert run['budget'] == budget and run['num_train'] == 24 and run['num_test'] == 30

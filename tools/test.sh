@@ -16,5 +16,6 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
     git --no-pager diff --stat -- esm_nb nbs >&2; exit 1
   fi
 fi
+ruff check  # settings in pyproject.toml: notebooks, library, tests, bench, tools
 nbdev-test --n-workers 2
 python -m pytest -q tests

@@ -22,16 +22,20 @@ def save_bank(esms: list[ESM], path: str | Path) -> Path:
     "Stack linear ESMs of one dimension into one safetensors bank file."
     if not esms: raise ValueError("No ESMs to put into a bank.")
     dims = {e.dim for e in esms}
-    if len(dims) != 1: raise ValueError(f"A bank holds ESMs of one dimension; got dimensions {sorted(dims)}. Make one bank per dimension.")
+    if len(dims) != 1:
+        raise ValueError(f"A bank holds ESMs of one dimension; got dimensions {sorted(dims)}. "
+                         "Make one bank per dimension.")
     nonlinear = [e.config.name for e in esms if not e.is_linear]
     if nonlinear: raise ValueError(f"Only linear ESMs go into a bank; not linear: {nonlinear[:3]}.")
     W = torch.stack([e.linear_weights()[0].float() for e in esms]).contiguous()
     b = torch.stack([e.linear_weights()[1].float() for e in esms]).contiguous()
     meta = {'format': BANK_FORMAT, 'configs': json.dumps([e.config.to_dict() for e in esms])}
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_file({'weight': W, 'bias': b}, str(path), metadata=meta)
     return path
 
+# %% ../nbs/03a_bank.ipynb #c195caad
 class ESMBank:
     "A bank file of linear ESMs, read in chunks with plain file reads (no memory map), so memory stays at one chunk."
     def __init__(self, path: str | Path):
@@ -44,15 +48,18 @@ class ESMBank:
             meta, w, b = header.get('__metadata__') or {}, header['weight'], header['bias']
         except Exception as e:
             raise ESMError(f"{self.path}: not a readable ESM bank (truncated or not safetensors?): {e!r}") from e
-        if meta.get('format') != BANK_FORMAT: raise ESMError(f"{self.path}: not an esm_nb bank (format {meta.get('format')!r}).")
+        if meta.get('format') != BANK_FORMAT:
+            raise ESMError(f"{self.path}: not an esm_nb bank (format {meta.get('format')!r}).")
         self.configs = [ESMConfig.from_dict(c) for c in json.loads(meta['configs'])]
         shape, self.start = w['shape'], 8 + n
-        if (w['dtype'], b['dtype']) != ('F32', 'F32') or len(shape) != 3 or shape[1] != shape[2] or b['shape'] != shape[:2] \
-           or shape[0] != len(self.configs):
-            raise ESMError(f"{self.path}: inconsistent bank: weight {w['dtype']} {shape}, bias {b['dtype']} {b['shape']}, {len(self.configs)} configs.")
+        consistent = ((w['dtype'], b['dtype']) == ('F32', 'F32') and len(shape) == 3 and shape[1] == shape[2]
+                      and b['shape'] == shape[:2] and shape[0] == len(self.configs))
+        if not consistent:
+            raise ESMError(f"{self.path}: inconsistent bank: weight {w['dtype']} {shape}, "
+                           f"bias {b['dtype']} {b['shape']}, {len(self.configs)} configs.")
         end = self.start + max(w['data_offsets'][1], b['data_offsets'][1])
-        if self.path.stat().st_size < end:
-            raise ESMError(f"{self.path}: not a readable ESM bank (truncated: {self.path.stat().st_size} of {end} bytes).")
+        size = self.path.stat().st_size
+        if size < end: raise ESMError(f"{self.path}: not a readable ESM bank (truncated: {size} of {end} bytes).")
         self.dim, self.w_at, self.b_at = shape[1], self.start + w['data_offsets'][0], self.start + b['data_offsets'][0]
 
     def __len__(self): return len(self.configs)
@@ -65,8 +72,10 @@ class ESMBank:
             for i in range(0, len(self), size):
                 k = min(size, len(self) - i)
                 W, B = np.empty((k, d, d), np.float32), np.empty((k, d), np.float32)
-                f.seek(self.w_at + i * d * d * 4); f.readinto(memoryview(W).cast('B'))
-                f.seek(self.b_at + i * d * 4); f.readinto(memoryview(B).cast('B'))
+                f.seek(self.w_at + i * d * d * 4)
+                f.readinto(memoryview(W).cast('B'))
+                f.seek(self.b_at + i * d * 4)
+                f.readinto(memoryview(B).cast('B'))
                 if not (np.isfinite(W).all() and np.isfinite(B).all()):
                     raise ESMError(f"{self.path}: ESMs {i}..{i + k - 1} contain NaN or Inf weights.")
                 yield self.configs[i:i + k], torch.from_numpy(W), torch.from_numpy(B)

@@ -22,11 +22,13 @@ __all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'budget_
 def _add_target(p: argparse.ArgumentParser):
     p.add_argument('target', nargs='?', help='a CSV/TSV/JSON/JSONL/Parquet file, or a Hugging Face dataset name')
     p.add_argument('--corpus', help='an offline corpus name instead (see `esm-nb corpora`)')
-    p.add_argument('--subset', help='Hub dataset configuration'); p.add_argument('--split', default='train')
+    p.add_argument('--subset', help='Hub dataset configuration')
+    p.add_argument('--split', default='train')
     p.add_argument('--text-column', default='text', help='text column; two comma-separated names for text pairs')
     p.add_argument('--label-column', default='label')
     p.add_argument('--regression', action=argparse.BooleanOptionalAction, default=None, help='force regression or classification')
-    p.add_argument('--num-examples', type=int, default=1000); p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--num-examples', type=int, default=1000)
+    p.add_argument('--seed', type=int, default=42)
     p.add_argument('--drop-missing', action='store_true', help='drop rows with missing labels (and report how many)')
     p.add_argument('--encoding', help="text encoding of a CSV/TSV/JSON/JSONL file (default UTF-8), e.g. latin-1")
     p.add_argument('--name', help='the dataset\'s name (default: the file name or Hub name); the ranking leaves out ESMs of the '
@@ -87,48 +89,64 @@ def quiet_progress():
     os.environ['HF_HUB_DISABLE_PROGRESS_BARS'] = os.environ['HF_DATASETS_DISABLE_PROGRESS_BARS'] = '1'
     from huggingface_hub.utils import disable_progress_bars
     from transformers.utils.logging import disable_progress_bar
-    disable_progress_bars(); disable_progress_bar()
+    disable_progress_bars()
+    disable_progress_bar()
     if 'datasets' in sys.modules: sys.modules['datasets'].disable_progress_bars()
 
 def parser() -> argparse.ArgumentParser:
+    "The `esm-nb` argument parser: one sub-command per function in `COMMANDS`."
     from esm_nb.transfer import TransferBudget
+    from esm_nb.methods import METHODS
     p = argparse.ArgumentParser(prog='esm-nb', description='Pick intermediate datasets with ESM-LogME.')
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     sub = p.add_subparsers(dest='command', required=True)
     add = lambda name, help: sub.add_parser(name, help=help, parents=[common])
-    r = add('rank', 'rank intermediate tasks for a target dataset'); _add_target(r)
+    r = add('rank', 'rank intermediate tasks for a target dataset')
+    _add_target(r)
     r.add_argument('--model', default=DEFAULT_MODEL, help='base model the ESMs were trained for')
     r.add_argument('--esm-dir', help='folder of ESM folders (default: the bundled zoo, unless --bank is given)')
     r.add_argument('--bank', action='append', help='an ESM bank file (repeatable)')
     r.add_argument('--hub', action='store_true', help='rank the ESMs published on the Hugging Face Hub for --model')
     r.add_argument('--embeddings', help='precomputed target embeddings (.npy, n×d) instead of texts')
     r.add_argument('--labels', help='labels for --embeddings (.npy, or .csv with --label-column)')
+    r.add_argument('--method', default='esm_logme', choices=[k for k, m in METHODS.items() if m.ranks_esms],
+                   help='how to score each ESM (default: %(default)s; see esm_nb.methods)')
     r.add_argument('--precision', default='float64', choices=['float64', 'float32'])
     r.add_argument('--device', help="for embedding and scoring, e.g. 'cuda' or 'cpu' (default: the GPU when there is one)")
     r.add_argument('--keep-target-copies', action='store_true', help='also rank ESMs of the target dataset itself and its copies')
-    r.add_argument('--top', type=int, default=10); r.add_argument('--csv'); r.add_argument('--markdown'); r.add_argument('--plot')
-    b = add('build', 'build one ESM from a source dataset'); _add_target(b)
-    b.add_argument('--model', default=DEFAULT_MODEL); b.add_argument('--out', required=True, help='folder to save the ESM in')
+    r.add_argument('--top', type=int, default=10)
+    r.add_argument('--csv')
+    r.add_argument('--markdown')
+    r.add_argument('--plot')
+    b = add('build', 'build one ESM from a source dataset')
+    _add_target(b)
+    b.add_argument('--model', default=DEFAULT_MODEL)
+    b.add_argument('--out', required=True, help='folder to save the ESM in')
     b.add_argument('--method', default='adamw', choices=['adamw', 'ridge'])
     _add_budget(b, 'lm-', FineTuneBudget(), 'fine-tuning on the source')
     b.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text (default: %(default)s)')
     z = add('build-zoo', 'build (or resume) the zoo of ESMs for the offline corpora')
     z.add_argument('--out', help='folder (default: the bundled zoo inside the package)')
     d = add('demo', 'rank the bundled zoo for BBC News; write CSV and PNG')
-    d.add_argument('--out', default='demo_out'); d.add_argument('--num-examples', type=int, default=None)
+    d.add_argument('--out', default='demo_out')
+    d.add_argument('--num-examples', type=int, default=None)
     u = add('publish', 'publish every ESM of a folder to the Hugging Face Hub')
-    u.add_argument('esm_dir'); u.add_argument('--namespace', help='user or organisation (default: the token owner)')
+    u.add_argument('esm_dir')
+    u.add_argument('--namespace', help='user or organisation (default: the token owner)')
     u.add_argument('--private', action='store_true')
     k = add('bank', 'pack a folder of linear ESMs into one bank file')
-    k.add_argument('esm_dir'); k.add_argument('--out', required=True)
+    k.add_argument('esm_dir')
+    k.add_argument('--out', required=True)
     add('corpora', 'list the offline corpora')
     t = add('transfer', 'run (or resume) a transfer experiment on the offline corpora and report it')
     t.add_argument('--work-dir', required=True, help='folder for tuned models and results (resumable)')
-    t.add_argument('--targets', nargs='+', default=None, help='target corpora (default: bbc_news slo_sentiment vader_movie_reviews election_retweets)')
+    t.add_argument('--targets', nargs='+', default=None, help='target corpora (default: every offline corpus)')
     t.add_argument('--sources', nargs='+', default=None, help='source corpora (default: all)')
-    t.add_argument('--source-examples', type=int, default=400); t.add_argument('--target-train', type=int, default=200)
-    t.add_argument('--target-test', type=int, default=500); t.add_argument('--seeds', type=int, nargs='+', default=[42])
+    t.add_argument('--source-examples', type=int, default=400)
+    t.add_argument('--target-train', type=int, default=200)
+    t.add_argument('--target-test', type=int, default=500)
+    t.add_argument('--seeds', type=int, nargs='+', default=[42])
     _add_budget(t, 'source-', TransferBudget.source, 'fine-tuning on each source')
     _add_budget(t, 'target-', TransferBudget.target, 'fine-tuning on each target')
     t.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text (default: %(default)s)')
@@ -136,6 +154,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--device', help="e.g. 'cuda' (default: the GPU when there is one)")
     t.add_argument('--report', help='write tables and plots of the results into this folder')
     t.add_argument('--report-only', action='store_true', help='report what the work folder holds; run nothing')
+    t.add_argument('--methods', nargs='+', choices=list(METHODS), help='ranking methods to score (default: all)')
+    t.add_argument('--pack', help='write the experiment\'s data (Parquet) into this folder for another machine; run nothing')
+    t.add_argument('--data', help='a folder --pack wrote, instead of the offline corpora')
     return p
 
 # %% ../nbs/08_cli.ipynb #3e484fbf
@@ -147,7 +168,8 @@ def esm_source(a: argparse.Namespace) -> dict:
 def rank_command(a: argparse.Namespace) -> int:
     "`esm-nb rank`: the target (a dataset, or precomputed embeddings and labels) against the chosen ESMs."
     from esm_nb.rank import compute_task_ranking, rank_embeddings
-    kw = dict(precision=a.precision, device=a.device, progress=not a.quiet, keep_target_copies=a.keep_target_copies, **esm_source(a))
+    kw = dict(method=a.method, precision=a.precision, device=a.device, progress=not a.quiet,
+              keep_target_copies=a.keep_target_copies, **esm_source(a))
     if a.embeddings:
         if not a.labels: raise ValueError("--embeddings needs --labels.")
         y, reg = load_labels(a.labels, a.label_column, a.regression)
@@ -161,7 +183,8 @@ def rank_command(a: argparse.Namespace) -> int:
     if a.csv: ranking.to_csv(a.csv)
     if a.markdown: Path(a.markdown).write_text(ranking.to_markdown(floatfmt='.6f') + '\n')
     if a.plot:
-        import matplotlib; matplotlib.use('Agg')
+        import matplotlib
+        matplotlib.use('Agg')
         ranking.plot(top_k=max(a.top, 10)).savefig(a.plot, dpi=120)
     return 0
 
@@ -209,13 +232,21 @@ def build_zoo_command(a: argparse.Namespace) -> int:
 
 def transfer_command(a: argparse.Namespace) -> int:
     "`esm-nb transfer`: run (or resume) a transfer experiment on the offline corpora; report it."
-    from esm_nb.transfer import TransferRunner, TransferBudget, corpus_experiment, write_report, DEFAULT_TARGETS
-    budget = TransferBudget(budget_from_args(a, 'source-'), budget_from_args(a, 'target-'), tuple(a.seeds))
-    src, tgt = corpus_experiment(a.targets or list(DEFAULT_TARGETS), a.sources, a.source_examples, a.target_train, a.target_test)
-    runner = TransferRunner(a.work_dir, src, tgt, a.model, budget, a.device, progress=not a.quiet)
+    from esm_nb import transfer as tr
+    budget = tr.TransferBudget(budget_from_args(a, 'source-'), budget_from_args(a, 'target-'), tuple(a.seeds))
+    if a.data: src, tgt, sizes = tr.unpack_experiment(a.data)
+    else:
+        src, tgt = tr.corpus_experiment(a.targets or list(tr.DEFAULT_TARGETS), a.sources, a.source_examples,
+                                        a.target_train, a.target_test)
+        sizes = tr.corpus_sizes(src)
+    if a.pack:
+        print(f"Experiment data written to {tr.pack_experiment(a.pack, src, tgt, sizes)}")
+        return 0
+    runner = tr.TransferRunner(a.work_dir, src, tgt, a.model, budget, methods=a.methods, source_sizes=sizes,
+                               device=a.device, progress=not a.quiet)
     if not a.report_only: runner.run()
     print(runner.summary().to_markdown(floatfmt='.3f'))
-    if a.report: print(f"Report written to {write_report(runner, a.report)}")
+    if a.report: print(f"Report written to {tr.write_report(runner, a.report)}")
     return 0
 
 COMMANDS = {'rank': rank_command, 'build': build_command, 'bank': bank_command, 'publish': publish_command,

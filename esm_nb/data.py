@@ -44,23 +44,25 @@ def infer_is_regression(labels: pd.Series) -> bool:
 def check_target(y: np.ndarray, is_regression: bool, label_column: str = 'label'):
     "Refuse targets with nothing to predict: fewer than 2 classes, or regression values that are all equal."
     if is_regression and len(y) and np.ptp(y) == 0:
-        raise ValueError(f"All {len(y)} regression targets in {label_column!r} equal {y[0]:g}: there is nothing to predict, "
-                         "and LogME scores for such a target mean nothing. Check the label column, or sample more rows.")
+        raise ValueError(f"All {len(y)} regression targets in {label_column!r} equal {y[0]:g}: there is nothing to "
+                         "predict, and LogME scores for such a target mean nothing. Check the label column, or sample "
+                         "more rows.")
     if not is_regression and len(np.unique(y)) < 2:
-        raise ValueError(f"Classification needs at least 2 classes, but {label_column!r} holds only {np.unique(y).tolist()}. "
-                         "Check the label column, or sample more examples.")
+        raise ValueError(f"Classification needs at least 2 classes, but {label_column!r} holds only "
+                         f"{np.unique(y).tolist()}. Check the label column, or sample more examples.")
 
 def encode_labels(labels: pd.Series, # labels after missing values were handled
                   is_regression: bool, # encode as numbers (True) or as sorted class indices (False)
                   label_column: str = 'label', # for error messages
                  ) -> tuple[np.ndarray, list | None]:
-    "Return `(y, classes)`: float64 targets and `None` for regression; int64 class indices and the sorted class values otherwise."
+    "`(y, classes)`: float64 targets and `None` for regression, else int64 class indices and the sorted class values."
     if is_regression:
         y = pd.to_numeric(labels, errors='coerce')
         bad = labels[y.isna()]
         if len(bad):
-            raise ValueError(f"Regression needs numeric labels, but column {label_column!r} holds {len(bad)} non-numeric "
-                             f"value(s), e.g. {bad.iloc[0]!r}. Convert them, or pass is_regression=False for classification.")
+            raise ValueError(f"Regression needs numeric labels, but column {label_column!r} holds {len(bad)} "
+                             f"non-numeric value(s), e.g. {bad.iloc[0]!r}. Convert them, or pass is_regression=False "
+                             "for classification.")
         y = y.to_numpy(np.float64)
         if not np.isfinite(y).all():
             raise ValueError(f"Column {label_column!r} holds infinite values; remove those rows.")
@@ -104,7 +106,8 @@ class TaskDataset:
                 ):
         if len(texts) == 0: raise ValueError("The dataset is empty: it needs at least 2 labelled texts.")
         if len(texts) != len(labels): raise ValueError(f"{len(texts)} texts but {len(labels)} labels: they must match.")
-        self.texts, self.labels, self.is_regression, self.classes = list(texts), np.asarray(labels), is_regression, classes
+        self.texts, self.labels = list(texts), np.asarray(labels)
+        self.is_regression, self.classes = is_regression, classes
         self.task_id, self.task_subset, self.task_split = task_id, task_subset, task_split
         self.text_column, self.label_column, self.seed, self.language = text_column, label_column, seed, language
         self.num_dropped = num_dropped
@@ -186,8 +189,9 @@ def from_pandas(cls: TaskDataset,
     texts = cols[0] if len(cols) == 1 else list(zip(*cols))
     y, classes = encode_labels(df[label_column], is_regression, label_column)
     return cls(texts, y, is_regression, classes, task_id=task_id, task_subset=task_subset, task_split=task_split,
-               text_column=text_column if isinstance(text_column, str) else tuple(text_column), label_column=label_column,
-               seed=seed if num_examples is not None else None, language=language, num_dropped=int(missing.sum()))
+               text_column=text_column if isinstance(text_column, str) else tuple(text_column),
+               label_column=label_column, seed=seed if num_examples is not None else None, language=language,
+               num_dropped=int(missing.sum()))
 
 # %% ../nbs/00_data.ipynb #730b1d5d
 @patch(cls_method=True)
@@ -196,12 +200,14 @@ def from_lists(cls: TaskDataset, texts: list, labels: list, **kwargs) -> TaskDat
     if len(texts) != len(labels): raise ValueError(f"{len(texts)} texts but {len(labels)} labels: they must match.")
     if texts and not isinstance(texts[0], str) and isinstance(texts[0], (tuple, list)):
         a, b = zip(*texts)
-        return cls.from_pandas(pd.DataFrame({'text': list(a), 'text_pair': list(b), 'label': labels}), ('text', 'text_pair'), 'label', **kwargs)
+        pairs = pd.DataFrame({'text': list(a), 'text_pair': list(b), 'label': labels})
+        return cls.from_pandas(pairs, ('text', 'text_pair'), 'label', **kwargs)
     return cls.from_pandas(pd.DataFrame({'text': texts, 'label': labels}), 'text', 'label', **kwargs)
 
 # %% ../nbs/00_data.ipynb #27cbebcc
 READERS = {'.csv': pd.read_csv, '.tsv': lambda p, **kw: pd.read_csv(p, sep='\t', **kw),
-           '.jsonl': lambda p, **kw: pd.read_json(p, lines=True, **kw), '.json': pd.read_json, '.parquet': pd.read_parquet}
+           '.jsonl': lambda p, **kw: pd.read_json(p, lines=True, **kw), '.json': pd.read_json,
+           '.parquet': pd.read_parquet}
 
 def read_table(path: str | Path,
                encoding: str | None = None, # of a text file (CSV/TSV/JSON/JSONL); default UTF-8
@@ -214,9 +220,13 @@ def read_table(path: str | Path,
     kw = {'encoding': encoding} if encoding and path.suffix.lower() != '.parquet' else {}
     try: return reader(path, **kw)
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path.name} is not {encoding or 'UTF-8'} text (byte {e.object[e.start:e.start + 1]!r} at position {e.start}): "
-                         "pass the file's encoding, e.g. encoding='latin-1' or 'cp1252' (on the command line: --encoding latin-1).") from None
-    except LookupError: raise ValueError(f"Unknown encoding {encoding!r}: use a Python codec name such as 'utf-8', 'latin-1' or 'cp1252'.") from None
+        byte = e.object[e.start:e.start + 1]
+        raise ValueError(f"{path.name} is not {encoding or 'UTF-8'} text (byte {byte!r} at position {e.start}): pass "
+                         "the file's encoding, e.g. encoding='latin-1' or 'cp1252' (on the command line: "
+                         "--encoding latin-1).") from None
+    except LookupError:
+        raise ValueError(f"Unknown encoding {encoding!r}: use a Python codec name such as 'utf-8', 'latin-1' or "
+                         "'cp1252'.") from None
 
 @patch(cls_method=True)
 def from_file(cls: TaskDataset, path: str | Path, text_column='text', label_column='label',
@@ -239,7 +249,8 @@ def from_hf_dataset(cls: TaskDataset,
     text_cols = [text_column] if isinstance(text_column, str) else list(text_column)
     check_columns(pd.DataFrame(columns=dataset.column_names), text_cols + [label_column])
     if len(dataset) == 0: raise ValueError("The dataset is empty: it needs at least 2 labelled texts.")
-    dataset = dataset.select(sample_indices(len(dataset), num_examples, seed)).select_columns(text_cols + [label_column])
+    sample = sample_indices(len(dataset), num_examples, seed)
+    dataset = dataset.select(sample).select_columns(text_cols + [label_column])
     df = dataset.to_pandas()
     names = getattr(dataset.features[label_column], 'names', None)
     if names is not None and kwargs.get('is_regression') is not True:
@@ -248,6 +259,7 @@ def from_hf_dataset(cls: TaskDataset,
     ds.seed = seed if num_examples is not None else None
     return ds
 
+# %% ../nbs/00_data.ipynb #84e9f8ed
 def hub_dataset_id(name: str, # a dataset name as a user gives it: 'imdb', 'stanfordnlp/imdb', or a local folder
                   ) -> str:
     "The Hub's id of a dataset whose name has no owner (a redirect); any other name as it is."
@@ -269,4 +281,5 @@ def from_hugging_face(cls: TaskDataset,
     import datasets
     name = hub_dataset_id(name)
     hf = datasets.load_dataset(name, subset, split=split)
-    return cls.from_hf_dataset(hf, text_column, label_column, task_id=name, task_subset=subset, task_split=split, **kwargs)
+    return cls.from_hf_dataset(hf, text_column, label_column, task_id=name, task_subset=subset, task_split=split,
+                               **kwargs)

@@ -38,15 +38,17 @@ POOLINGS = ('pooler', 'cls', 'mean')
 
 def pooling_for(model_name: str, model_type: str | None = None) -> str:
     "The pooling rule the published ESMs use for this model."
-    if 'sentence-transformers' in model_name.lower(): return 'mean'
-    if model_type == 'bert' or (model_type is None and 'bert' in model_name.lower() and 'distil' not in model_name.lower()
-                                and 'roberta' not in model_name.lower()): return 'pooler'
+    name = model_name.lower()
+    if 'sentence-transformers' in name: return 'mean'
+    bert_like = 'bert' in name and 'distil' not in name and 'roberta' not in name
+    if model_type == 'bert' or (model_type is None and bert_like): return 'pooler'
     return 'cls'
 
 def pool(outputs, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
     "Sentence vectors from a model's outputs."
     if pooling == 'pooler':
-        if getattr(outputs, 'pooler_output', None) is None: raise ValueError("This model has no pooler; use pooling='cls' or 'mean'.")
+        if getattr(outputs, 'pooler_output', None) is None:
+            raise ValueError("This model has no pooler; use pooling='cls' or 'mean'.")
         return outputs.pooler_output
     h = outputs.last_hidden_state
     if pooling == 'cls': return h[:, 0]
@@ -59,16 +61,18 @@ def pool(outputs, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
 def make_tiny_bert(path: str | Path, # folder to write the model and tokenizer into
                    hidden_size: int = 32, num_layers: int = 2, seed: int = 0) -> str:
     "Write a small random `BertModel` and its tokenizer to `path`; return the path."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     chars = list('abcdefghijklmnopqrstuvwxyz0123456789.,!?\'-')
     words = 'the a of and to in is it film good bad great news sport money game team vote'.split()
     vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] + chars + ['##' + c for c in chars] + words
     (path/'vocab.txt').write_text('\n'.join(vocab) + '\n')
-    (path/'tokenizer_config.json').write_text(json.dumps(dict(tokenizer_class='BertTokenizer', do_lower_case=True, model_max_length=160)))
+    tokenizer_config = dict(tokenizer_class='BertTokenizer', do_lower_case=True, model_max_length=160)
+    (path/'tokenizer_config.json').write_text(json.dumps(tokenizer_config))
     AutoTokenizer.from_pretrained(path).save_pretrained(path) # reads vocab.txt the same way in transformers 4 and 5
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=2,
-                     intermediate_size=2 * hidden_size, max_position_embeddings=160)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_hidden_layers=num_layers,
+                     num_attention_heads=2, intermediate_size=2 * hidden_size, max_position_embeddings=160)
     BertModel(cfg).save_pretrained(path)
     return str(path)
 
@@ -81,9 +85,12 @@ def quiet_transformers():
     "Silence transformers' load reports and progress bars inside the block."
     log = transformers.utils.logging
     level = log.get_verbosity()
-    log.set_verbosity_error(); log.disable_progress_bar()
+    log.set_verbosity_error()
+    log.disable_progress_bar()
     try: yield
-    finally: log.set_verbosity(level); log.enable_progress_bar()
+    finally:
+        log.set_verbosity(level)
+        log.enable_progress_bar()
 
 # %% ../nbs/01_embed.ipynb #152c20d1
 def check_text_list(texts: list) -> None:
@@ -91,7 +98,8 @@ def check_text_list(texts: list) -> None:
     if len(texts) == 0: raise ValueError("No texts to embed.")
     for i, t in enumerate(texts):
         ok = isinstance(t, str) or (isinstance(t, (tuple, list)) and len(t) == 2 and all(isinstance(s, str) for s in t))
-        if not ok: raise ValueError(f"Text {i} is {t!r} ({type(t).__name__}): every text must be a str or a pair of str.")
+        if not ok:
+            raise ValueError(f"Text {i} is {t!r} ({type(t).__name__}): every text must be a str or a pair of str.")
 
 def encode(tokenizer, texts: list, # str, or (str, str) pairs
            max_length: int = 128) -> dict:
@@ -142,7 +150,8 @@ class Embedder:
     def dim(self) -> int: return self.model.config.hidden_size
 
     def __repr__(self):
-        return f"Embedder({self.model_name!r}, pooling={self.pooling!r}, max_length={self.max_length}, dim={self.dim}, device={self.device})"
+        return (f"Embedder({self.model_name!r}, pooling={self.pooling!r}, max_length={self.max_length}, "
+                f"dim={self.dim}, device={self.device})")
 
     def tokenize(self, texts: list) -> dict:
         "Token ids (no padding) for texts or (text, text) pairs."
@@ -166,10 +175,13 @@ class Embedder:
     def __call__(self, texts: list) -> np.ndarray:
         "Embed `texts` (str, or (str, str) pairs) into an `(n, dim)` float32 array, in input order."
         if not self.cacheable: return self._embed(texts)
-        key = cache_key(self.model_name, self.pooling, self.max_length, list(map(list, texts)) if texts and not isinstance(texts[0], str) else list(texts))
+        key_texts = list(map(list, texts)) if texts and not isinstance(texts[0], str) else list(texts)
+        key = cache_key(self.model_name, self.pooling, self.max_length, key_texts)
         f = self.cache_dir/f'{key}.npy'
         if f.exists(): return np.load(f, allow_pickle=False)
         x = self._embed(texts)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix('.tmp.npy'); np.save(tmp, x); tmp.replace(f)
+        tmp = f.with_suffix('.tmp.npy')
+        np.save(tmp, x)
+        tmp.replace(f)
         return x

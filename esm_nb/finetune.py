@@ -94,8 +94,8 @@ def tune_and_embed(dataset: TaskDataset, model_name: str = DEFAULT_MODEL, budget
     base = Embedder(model_name, max_length=budget.max_length, device=device, progress=progress)
     X = base(dataset.texts)
     model, tok, losses = finetune(dataset, model_name, budget, seed=seed, device=device, progress=progress)
-    tuned = Embedder(model_name, model=model.base_model, tokenizer=tok, pooling=base.pooling, max_length=budget.max_length,
-                     device=device, progress=progress)
+    tuned = Embedder(model_name, model=model.base_model, tokenizer=tok, pooling=base.pooling,
+                     max_length=budget.max_length, device=device, progress=progress)
     return X, tuned(dataset.texts), model, tok, losses
 
 # %% ../nbs/04_finetune.ipynb #07b16b6b
@@ -103,9 +103,10 @@ def build_esm(dataset: TaskDataset,
               model_name: str = DEFAULT_MODEL,
               method: str = 'adamw', # ESM fit: 'adamw' (as published) or 'ridge' (closed form)
               budget: FineTuneBudget = FineTuneBudget(), # fine-tuning of the language model
-              *, esm_epochs: int = 10, esm_batch_size: int = 32, esm_learning_rate: float = 1e-3, esm_weight_decay: float = 0.01,
-              seed: int = 42, developers: str | None = 'esm_nb', device=None, progress: bool = True, return_model: bool = False):
-    "Fine-tune on `dataset`, embed its texts with base and tuned encoder, fit and return the ESM (and the tuned model if asked)."
+              *, esm_epochs: int = 10, esm_batch_size: int = 32, esm_learning_rate: float = 1e-3,
+              esm_weight_decay: float = 0.01, seed: int = 42, developers: str | None = 'esm_nb', device=None,
+              progress: bool = True, return_model: bool = False):
+    "Fine-tune on `dataset`, embed its texts before and after, fit and return the ESM (with the tuned model if asked)."
     t0 = time.time()
     X, Y, model, tok, losses = tune_and_embed(dataset, model_name, budget, seed=seed, device=device, progress=progress)
     config = ESMConfig(base_model_name=model_name, **dataset.metadata(), esm_embedding_dim=X.shape[1],

@@ -31,7 +31,8 @@ def as_device(device_name: str, # hfselect's `device_name`: 'cpu', 'cuda', 'cuda
     "hfselect's `device_name` as esm_nb's `device=`; an error naming what to use when torch does not have it."
     try: device = torch.device(device_name)
     except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device_name={device_name!r} is not a device torch knows: use 'cpu', 'cuda' or 'cuda:0'.") from e
+        raise ValueError(f"device_name={device_name!r} is not a device torch knows: "
+                         "use 'cpu', 'cuda' or 'cuda:0'.") from e
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device_name={device_name!r}, but torch sees no CUDA device here: use device_name='cpu'.")
     if device.type == 'mps' and not torch.backends.mps.is_available():
@@ -45,23 +46,24 @@ def _text_column(text_col: str | list[str] | tuple[str, ...]) -> str | tuple[str
     cols = tuple(text_col)
     if len(cols) == 1: return cols[0]
     if len(cols) == 2: return cols
-    raise ValueError(f"text_col={text_col!r}: esm_nb embeds one text column or a pair of them. Join the others into one "
-                     "column first, e.g. with `datasets.Dataset.map`.")
+    raise ValueError(f"text_col={text_col!r}: esm_nb embeds one text column or a pair of them. Join the others into "
+                     "one column first, e.g. with `datasets.Dataset.map`.")
 
 def _labelled(hf, label_col: str, is_regression: bool):
     "For a classification, the rows whose label is not -1, as hfselect keeps them."
     if is_regression or label_col not in hf.column_names: return hf
     return hf.filter(lambda ys: [y != -1 for y in ys], input_columns=label_col, batched=True)
 
-def _from_hf(hf, text_col, label_col: str, is_regression: bool, num_examples: int | None = None, seed: int | None = None,
-             **provenance) -> TaskDataset:
+def _from_hf(hf, text_col, label_col: str, is_regression: bool,
+             num_examples: int | None = None, seed: int | None = None, **provenance) -> TaskDataset:
     "A `TaskDataset` from one split of a `datasets.Dataset`, with hfselect's arguments."
     import datasets
     if not isinstance(hf, datasets.Dataset):
-        raise TypeError(f"Expected a `datasets.Dataset` (one split, not streamed), got {type(hf).__name__}. For lists, pandas "
-                        "or files use esm_nb.data.TaskDataset.from_lists / from_pandas / from_file.")
-    return TaskDataset.from_hf_dataset(_labelled(hf, label_col, is_regression), _text_column(text_col), label_col,
-                                       num_examples=num_examples, seed=seed, is_regression=is_regression, **provenance)
+        raise TypeError(f"Expected a `datasets.Dataset` (one split, not streamed), got {type(hf).__name__}. "
+                        "For lists, pandas or files use esm_nb.data.TaskDataset.from_lists / from_pandas / from_file.")
+    labelled = _labelled(hf, label_col, is_regression)
+    return TaskDataset.from_hf_dataset(labelled, _text_column(text_col), label_col, num_examples=num_examples,
+                                       seed=seed, is_regression=is_regression, **provenance)
 
 def _as(cls, obj):
     "Hand out an esm_nb object as its hfselect-named subclass (which adds methods and constructors, no state)."
@@ -72,7 +74,8 @@ def _target(dataset) -> TaskDataset:
     "`dataset`, if it is one esm_nb can embed and rank."
     if isinstance(dataset, TaskDataset): return dataset
     raise TypeError(f"Expected a Dataset (or an esm_nb TaskDataset), got {type(dataset).__name__}. Build it with "
-                    "Dataset.from_hugging_face(name, split, text_col, label_col, is_regression), or Dataset(hf_dataset, text_col, label_col, is_regression).")
+                    "Dataset.from_hugging_face(name, split, text_col, label_col, is_regression), "
+                    "or Dataset(hf_dataset, text_col, label_col, is_regression).")
 
 # %% ../nbs/14_hfselect.ipynb #4a0313a9
 class Dataset(TaskDataset):
@@ -97,7 +100,8 @@ class Dataset(TaskDataset):
 
     def __getitem__(self, idx: int) -> dict:
         "Row `idx` as hfselect hands it out: column name → value, with the label as the data has it."
-        cols, text = ([self.text_column], [self.texts[idx]]) if not self.is_pair else (list(self.text_column), list(self.texts[idx]))
+        if self.is_pair: cols, text = list(self.text_column), list(self.texts[idx])
+        else: cols, text = [self.text_column], [self.texts[idx]]
         label = self.labels[idx] if self.is_regression else self.classes[self.labels[idx]]
         return {**dict(zip(cols, text)), self.label_column: label}
 
@@ -110,18 +114,19 @@ def from_hugging_face(cls: Dataset,
                       label_col: str,
                       is_regression: bool,
                       subset: str | None = None, # configuration name
-                      num_examples: int | None = None, # sample this many examples (esm_nb's `sample_indices`); None: all
+                      num_examples: int | None = None, # sample this many (esm_nb's `sample_indices`); None: all
                       seed: int | None = None, # seed of the sample; None: another sample each time
                       streaming: bool = False, # True is not supported
                       trust_remote_code: bool | None = None, # True is not supported
                      ) -> Dataset:
     "Load one split with hfselect's arguments and build a `TaskDataset` from it."
     if streaming:
-        raise NotImplementedError("streaming=True is not supported: esm_nb draws the num_examples sample from the whole split "
-                                  "(datasets keeps it on disk, not in memory). Leave streaming out.")
+        raise NotImplementedError("streaming=True is not supported: esm_nb draws the num_examples sample from the "
+                                  "whole split (datasets keeps it on disk, not in memory). Leave streaming out.")
     if trust_remote_code:
-        raise NotImplementedError("trust_remote_code=True is not supported: esm_nb never runs a dataset's loading script. "
-                                  "Use a dataset with data files (Parquet, CSV, JSON), e.g. the Hub's Parquet conversion.")
+        raise NotImplementedError("trust_remote_code=True is not supported: esm_nb never runs a dataset's loading "
+                                  "script. Use a dataset with data files (Parquet, CSV, JSON), e.g. the Hub's Parquet "
+                                  "conversion.")
     import datasets
     name = hub_dataset_id(name)
     hf = datasets.load_dataset(name, subset, split=split)
@@ -129,8 +134,9 @@ def from_hugging_face(cls: Dataset,
                              task_id=name, task_subset=subset, task_split=split))
 
 # %% ../nbs/14_hfselect.ipynb #b52075f8
-_NO_PICKLE = ("esm_nb never pickles a dataset (hfselect uses torch.save). Save the table instead: dataset.to_pandas().to_parquet(path), "
-              "and read it back with TaskDataset.from_file(path, text_column, label_column).")
+_NO_PICKLE = ("esm_nb never pickles a dataset (hfselect uses torch.save). Save the table instead: "
+              "dataset.to_pandas().to_parquet(path), and read it back with TaskDataset.from_file(path, text_column, "
+              "label_column).")
 
 @patch
 def save(self: Dataset, filepath):
@@ -145,20 +151,23 @@ def from_disk(cls: Dataset, filepath):
 @patch
 def collate_fn(self: Dataset, rows, tokenizer, max_length: int = 128, return_token_type_ids: bool = False):
     "Not supported: esm_nb tokenizes and batches inside `Embedder`."
-    raise NotImplementedError("Dataset.collate_fn: esm_nb tokenizes and batches inside esm_nb.embed.Embedder; embed the texts "
-                              "with Embedder(model_name)(dataset.texts), or use create_embedding_dataset / compute_scores.")
+    raise NotImplementedError("Dataset.collate_fn: esm_nb tokenizes and batches inside esm_nb.embed.Embedder; embed "
+                              "the texts with Embedder(model_name)(dataset.texts), or use create_embedding_dataset / "
+                              "compute_scores.")
 
 # %% ../nbs/14_hfselect.ipynb #96f018f3
 class ESMConfig(esm.ESMConfig):
-    "hfselect's `ESMConfig`: esm_nb's config with hfselect's defaults (what is not known is None) and unknown fields kept."
+    "hfselect's `ESMConfig`: esm_nb's config with hfselect's defaults (None where not known), unknown fields kept."
     def __init__(self, base_model_name: str | None = None, task_id: str | None = None, task_subset: str | None = None,
                  text_column: str | tuple | None = None, label_column: str | None = None, task_split: str | None = None,
                  num_examples: int | None = None, seed: int | None = None, language: str | None = None,
                  esm_architecture: str | None = None, esm_embedding_dim: int | None = None,
-                 lm_num_epochs: int | None = None, lm_batch_size: int | None = None, lm_learning_rate: float | None = None,
-                 lm_weight_decay: float | None = None, lm_optimizer: str | None = None,
-                 esm_num_epochs: int | None = None, esm_batch_size: int | None = None, esm_learning_rate: float | None = None,
-                 esm_weight_decay: float | None = None, esm_optimizer: str | None = None,
+                 lm_num_epochs: int | None = None, lm_batch_size: int | None = None,
+                 lm_learning_rate: float | None = None, lm_weight_decay: float | None = None,
+                 lm_optimizer: str | None = None,
+                 esm_num_epochs: int | None = None, esm_batch_size: int | None = None,
+                 esm_learning_rate: float | None = None, esm_weight_decay: float | None = None,
+                 esm_optimizer: str | None = None,
                  developers: str | None = None, version: str | None = ESM_VERSION,
                  **kwargs, # other metadata, kept in `extra`
                 ):
@@ -175,7 +184,8 @@ class ESMConfig(esm.ESMConfig):
 
     def get(self, attr_name: str, default_return_val=None):
         "A field or extra value by name, as from a dict."
-        return getattr(self, attr_name) if attr_name in self.__dataclass_fields__ else self.extra.get(attr_name, default_return_val)
+        if attr_name in self.__dataclass_fields__: return getattr(self, attr_name)
+        return self.extra.get(attr_name, default_return_val)
 
     def update(self, config_dict: dict) -> None:
         "Set fields from a dict; unknown keys go to `extra`."
@@ -201,8 +211,9 @@ class ESM(esm.ESM):
         config = replace(config, esm_architecture=architecture or config.esm_architecture,
                          esm_embedding_dim=embedding_dim or config.esm_embedding_dim)
         if not config.esm_architecture or not config.esm_embedding_dim:
-            raise ESMError("hfselect would build an empty ESM here; esm_nb builds the map at once. Pass architecture='linear' "
-                           "and embedding_dim=<the base model's hidden size>, or a config that has both.")
+            raise ESMError("hfselect would build an empty ESM here; esm_nb builds the map at once. Pass "
+                           "architecture='linear' and embedding_dim=<the base model's hidden size>, "
+                           "or a config that has both.")
         super().__init__(config)
 
 def _hfselect_esm(e: esm.ESM) -> ESM:
@@ -226,11 +237,13 @@ def from_pretrained(cls: ESM, pretrained_model_name_or_path: str | Path, # a fol
     return _hfselect_esm(esm.ESM.from_pretrained(pretrained_model_name_or_path, **kwargs))
 
 @patch
-def save_pretrained(self: ESM, save_directory: str | Path, *, config=None, # metadata to write instead of the ESM's own
-                    repo_id: str | None = None, push_to_hub: bool = False, # publish too (repo_id default: esm_nb's name)
+def save_pretrained(self: ESM, save_directory: str | Path, *,
+                    config=None, # metadata to write instead of the ESM's own
+                    repo_id: str | None = None, # where `push_to_hub=True` publishes it; None: esm_nb's name
+                    push_to_hub: bool = False, # publish it too
                     model_card_kwargs: dict | None = None, # not supported
                     **push_to_hub_kwargs) -> Path:
-    "Write the ESM folder with esm_nb (config, safetensors weights, model card); publish it as well with `push_to_hub=True`."
+    "Write the ESM folder with esm_nb (config, safetensors weights, model card); `push_to_hub=True` publishes it too."
     if model_card_kwargs:
         raise NotImplementedError("model_card_kwargs is not supported: esm_nb writes the model card from the config. "
                                   "Put the information into the config instead (unknown fields are kept).")
@@ -270,7 +283,8 @@ def convert_legacy_to_new(self: ESM) -> None:
 class TaskRanking(rank.TaskRanking):
     "hfselect's `TaskRanking`: esm_nb's ranking, indexed, printed and exported to pandas as hfselect does."
     def __getitem__(self, index: int | slice) -> TaskRanking:
-        if isinstance(index, slice): return TaskRanking(self.table.iloc[index], self.skipped, self.target, self.model_name)
+        if isinstance(index, slice):
+            return TaskRanking(self.table.iloc[index], self.skipped, self.target, self.model_name)
         if isinstance(index, (int, np.integer)):
             i = range(len(self))[index]
             return self[i:i + 1]
@@ -305,7 +319,7 @@ def compute_task_ranking(dataset: TaskDataset, # the target: a `Dataset`, or any
                          device_name: str = "cpu", # esm_nb's `device=`, for embedding and scoring
                          *, keep_target_copies: bool = False, # esm_nb's: rank ESMs of the target dataset itself too
                         ) -> TaskRanking:
-    "Rank intermediate tasks for `dataset` with esm_nb; with neither `esms` nor `esm_repo_ids`, every ESM published for `model_name`."
+    "Rank intermediate tasks for `dataset` with esm_nb; without `esms` or `esm_repo_ids`, all ESMs of `model_name`."
     if esms is not None and esm_repo_ids is not None:
         raise ValueError("Pass esms or esm_repo_ids, not both (hfselect would rank esms and ignore the repo ids).")
     device = as_device(device_name)
@@ -334,22 +348,27 @@ def compute_scores(dataset: TaskDataset, # the target
                   ) -> list[float]:
     "ESM-LogME score of each ESM, in the order given, scored by esm_nb; NaN for one that cannot be scored."
     device, name = as_device(device_name), _model_name(base_model)
-    X = Embedder(name, model=base_model, tokenizer=tokenizer, batch_size=batch_size, device=device)(_target(dataset).texts)
-    configs, scores, skipped = rank.score_candidates(rank.candidates(esms), X, dataset.labels, dataset.is_regression, name,
-                                                     device=device, total=len(esms))
-    if skipped: logger.warning(f"Scoring failed for {len(skipped)} of {len(esms)} ESMs: {_why(pd.DataFrame(skipped, columns=['ESM', 'Reason']))}")
+    embed = Embedder(name, model=base_model, tokenizer=tokenizer, batch_size=batch_size, device=device)
+    X = embed(_target(dataset).texts)
+    configs, scores, skipped = rank.score_candidates(rank.candidates(esms), X, dataset.labels, dataset.is_regression,
+                                                     name, device=device, total=len(esms))
+    if skipped:
+        reasons = _why(pd.DataFrame(skipped, columns=['ESM', 'Reason']))
+        logger.warning(f"Scoring failed for {len(skipped)} of {len(esms)} ESMs: {reasons}")
     by_config = {id(c): s for c, s in zip(configs, scores)}
     return [by_config.get(id(e.config), float('nan')) for e in esms]
 
 # %% ../nbs/14_hfselect.ipynb #67095680
 def _no_filters(filters: list[str] | None) -> None:
     if filters:
-        raise NotImplementedError(f"filters={filters!r} is not supported: esm_nb does not pass Hub tag filters through. Filter with "
-                                  "esm_nb.hub.find_esms(model_name, task=..., language=..., min_examples=..., architecture=...), "
-                                  "or on the configs from fetch_esm_configs.")
+        raise NotImplementedError(f"filters={filters!r} is not supported: esm_nb does not pass Hub tag filters "
+                                  "through. Filter with esm_nb.hub.find_esms(model_name, task=..., language=..., "
+                                  "min_examples=..., architecture=...), or on the configs from fetch_esm_configs.")
 
 def _log_failed(what: str, failed: list[tuple[str, str]], n: int) -> None:
-    if failed: logger.warning(f"Fetching {what} failed for {len(failed)} of {n} repo IDs: " + '; '.join(why for _, why in failed))
+    if failed:
+        reasons = '; '.join(why for _, why in failed)
+        logger.warning(f"Fetching {what} failed for {len(failed)} of {n} repo IDs: " + reasons)
 
 def find_esm_repo_ids(model_name: str | None = None, # base model; required here
                       filters: list[str] | None = None, # not supported
@@ -357,14 +376,16 @@ def find_esm_repo_ids(model_name: str | None = None, # base model; required here
     "Repo ids of the ESMs published for `model_name`, found by esm_nb's `find_esms`."
     _no_filters(filters)
     if not model_name:
-        raise NotImplementedError("model_name=None (every ESM on the Hub) is not supported: esm_nb finds the ESMs of one base "
-                                  "model. Pass model_name; get_esm_coverage() lists the base models that have ESMs.")
+        raise NotImplementedError("model_name=None (every ESM on the Hub) is not supported: esm_nb finds the ESMs of "
+                                  "one base model. Pass model_name; get_esm_coverage() lists the base models that have "
+                                  "ESMs.")
     return hub.find_esms(model_name).repo_id.tolist()
 
 def find_esm_model_infos(model_name: str | None = None, filters: list[str] | None = None):
     "Not supported: esm_nb's discovery returns a table, not `huggingface_hub.ModelInfo` objects."
     raise NotImplementedError("find_esm_model_infos is not supported: esm_nb's discovery returns a table. Use "
-                              "find_esm_repo_ids(model_name), or esm_nb.hub.find_esms(model_name) for repo ids with datasets and languages.")
+                              "find_esm_repo_ids(model_name), or esm_nb.hub.find_esms(model_name) for repo ids with "
+                              "datasets and languages.")
 
 # %% ../nbs/14_hfselect.ipynb #8b2330af
 def fetch_esms(repo_ids: list[str]) -> list[ESM]:
@@ -376,7 +397,8 @@ def fetch_esms(repo_ids: list[str]) -> list[ESM]:
 def fetch_esm_configs(repo_ids: list[str]) -> list[ESMConfig]:
     "Download only the configs, with esm_nb's `fetch_configs`; missing or invalid ones are left out and logged."
     configs = hub.fetch_configs(list(repo_ids))
-    _log_failed('ESM configs', [(r, f"{r}: config.json missing or invalid") for r, c in configs.items() if c is None], len(repo_ids))
+    missing = [(r, f"{r}: config.json missing or invalid") for r, c in configs.items() if c is None]
+    _log_failed('ESM configs', missing, len(repo_ids))
     return [_as(ESMConfig, c) for c in configs.values() if c is not None]
 
 def get_esm_coverage(filters: list[str] | None = None, # not supported
@@ -387,7 +409,7 @@ def get_esm_coverage(filters: list[str] | None = None, # not supported
 
 # %% ../nbs/14_hfselect.ipynb #90fbea8e
 class EmbeddingDataset(torch.utils.data.Dataset):
-    "hfselect's `EmbeddingDataset`: base (`x`) and fine-tuned (`y`) embeddings of the same texts, what an ESM is fitted on."
+    "hfselect's `EmbeddingDataset`: base (`x`) and fine-tuned (`y`) embeddings of the same texts, to fit an ESM on."
     def __init__(self,
                  x, # (n, d) base-model embeddings, or a list of batches
                  y, # (n, d) fine-tuned-model embeddings, or a list of batches
@@ -395,7 +417,8 @@ class EmbeddingDataset(torch.utils.data.Dataset):
                 ):
         self.x, self.y = (np.vstack(v) if isinstance(v, list) else np.asarray(v) for v in (x, y))
         if self.x.ndim != 2 or self.x.shape != self.y.shape:
-            raise ValueError(f"x and y must be (n, d) arrays of one shape, a row per text; got {self.x.shape} and {self.y.shape}.")
+            raise ValueError(f"x and y must be (n, d) arrays of one shape, a row per text; "
+                             f"got {self.x.shape} and {self.y.shape}.")
         self.metadata = dict(metadata or {})
 
     @property
@@ -409,22 +432,21 @@ class EmbeddingDataset(torch.utils.data.Dataset):
         if isinstance(idx, (int, np.integer)): return self.x[idx], self.y[idx]
         return EmbeddingDataset(self.x[idx], self.y[idx], self.metadata)
 
-# %% ../nbs/14_hfselect.ipynb #24bbecd0
-@patch
-def save(self: EmbeddingDataset, filepath: str | Path) -> None:
-    "Write `x`, `y` and the metadata (as JSON) into an `.npz` file."
-    Path(filepath).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(filepath, x=self.x, y=self.y, metadata=np.array(json.dumps(self.metadata, default=str)))
+    def save(self, filepath: str | Path) -> None:
+        "Write `x`, `y` and the metadata (as JSON) into an `.npz` file."
+        Path(filepath).parent.mkdir(parents=True, exist_ok=True)
+        np.savez(filepath, x=self.x, y=self.y, metadata=np.array(json.dumps(self.metadata, default=str)))
 
-@patch(cls_method=True)
-def from_disk(cls: EmbeddingDataset, filepath: str | Path) -> EmbeddingDataset:
-    "Read a file written by `save`; nothing is unpickled."
-    with np.load(filepath, allow_pickle=False) as f:
-        try: meta = f['metadata'].item() if 'metadata' in f.files else '{}'
-        except ValueError as e:
-            raise ValueError(f"{filepath}: its metadata is pickled (a file written by hf-dataset-selector), and esm_nb never "
-                             "unpickles. Read the arrays alone, np.load(path)['x'] and ['y'], and build EmbeddingDataset(x, y, metadata={...}).") from e
-        return cls(f['x'], f['y'], json.loads(meta))
+    @classmethod
+    def from_disk(cls, filepath: str | Path) -> EmbeddingDataset:
+        "Read a file written by `save`; nothing is unpickled."
+        with np.load(filepath, allow_pickle=False) as f:
+            try: meta = f['metadata'].item() if 'metadata' in f.files else '{}'
+            except ValueError as e:
+                raise ValueError(f"{filepath}: its metadata is pickled (a file written by hf-dataset-selector), and "
+                                 "esm_nb never unpickles. Read the arrays alone, np.load(path)['x'] and ['y'], and "
+                                 "build EmbeddingDataset(x, y, metadata={...}).") from e
+            return cls(f['x'], f['y'], json.loads(meta))
 
 # %% ../nbs/14_hfselect.ipynb #7b26e988
 def create_embedding_dataset(dataset: TaskDataset, # the texts the model was fine-tuned on
@@ -438,7 +460,8 @@ def create_embedding_dataset(dataset: TaskDataset, # the texts the model was fin
     "Embed the dataset's texts with the base and the fine-tuned model (`Embedder`, the base model's pooling for both)."
     device, name = as_device(device_name), _model_name(base_model)
     base = Embedder(name, model=base_model, tokenizer=tokenizer, batch_size=batch_size, device=device)
-    tuned = Embedder(name, model=tuned_model, tokenizer=tokenizer, pooling=base.pooling, batch_size=batch_size, device=device)
+    tuned = Embedder(name, model=tuned_model, tokenizer=tokenizer, pooling=base.pooling, batch_size=batch_size,
+                     device=device)
     texts = _target(dataset).texts
     pairs = EmbeddingDataset(base(texts), tuned(texts), {'base_model_name': name, **dataset.metadata()})
     if output_path: pairs.save(output_path)
@@ -446,7 +469,7 @@ def create_embedding_dataset(dataset: TaskDataset, # the texts the model was fin
 
 # %% ../nbs/14_hfselect.ipynb #2b62e9c5
 class ESMTrainer:
-    "hfselect's `ESMTrainer`: fits ESMs with esm_nb's `fit_esm` (AdamW on the mean squared error) at these hyperparameters."
+    "hfselect's `ESMTrainer`: fits ESMs with esm_nb's `fit_esm` (AdamW on the mean squared error), its hyperparameters."
     def __init__(self,
                  model=None, # not supported: esm_nb builds the ESM
                  optimizer=None, # not supported: esm_nb's fit uses AdamW
@@ -455,12 +478,15 @@ class ESMTrainer:
                  device_name: str = "cpu", # esm_nb fits on the CPU; another device is logged as unused
                 ):
         if model is not None or optimizer is not None:
-            raise NotImplementedError("ESMTrainer(model=..., optimizer=...) is not supported: esm_nb builds the ESM (architecture= "
-                                      "of train_with_embeddings) and fits it with AdamW. Set learning_rate and weight_decay instead.")
-        self.weight_decay, self.learning_rate, self.device_name, self.model = weight_decay, learning_rate, device_name, None
+            raise NotImplementedError("ESMTrainer(model=..., optimizer=...) is not supported: esm_nb builds the ESM "
+                                      "(architecture= of train_with_embeddings) and fits it with AdamW. "
+                                      "Set learning_rate and weight_decay instead.")
+        self.weight_decay, self.learning_rate = weight_decay, learning_rate
+        self.device_name, self.model = device_name, None
         if device_name != 'cpu':
-            logger.warning(f"ESMTrainer(device_name={device_name!r}): esm_nb fits ESMs on the CPU, in seconds. To embed on "
-                           f"{device_name!r}, pass device_name to train_with_models or create_embedding_dataset.")
+            logger.warning(f"ESMTrainer(device_name={device_name!r}): esm_nb fits ESMs on the CPU, in seconds. "
+                           f"To embed on {device_name!r}, pass device_name to train_with_models or "
+                           "create_embedding_dataset.")
 
 # %% ../nbs/14_hfselect.ipynb #24f11719
 @patch
@@ -472,10 +498,10 @@ def train_with_embeddings(self: ESMTrainer, embedding_dataset: EmbeddingDataset,
                           reset_model: bool = True, # False is not supported: each call fits a new ESM
                           verbose: int = 1, # 0: no progress bar
                          ) -> ESM:
-    "Fit an ESM on the pairs with esm_nb's `fit_esm`; its config holds the pairs' metadata and the hyperparameters."
+    "Fit an ESM on the pairs with esm_nb's `fit_esm`; its config holds the pairs' metadata and hyperparameters."
     if not reset_model:
-        raise NotImplementedError("reset_model=False is not supported: esm_nb fits each ESM anew, from the identity map. "
-                                  "Give all the epochs in one call (num_epochs).")
+        raise NotImplementedError("reset_model=False is not supported: esm_nb fits each ESM anew, from the identity "
+                                  "map. Give all the epochs in one call (num_epochs).")
     d = embedding_dataset
     config = ESMConfig(**{**d.metadata, 'esm_architecture': architecture, 'esm_embedding_dim': d.embedding_dim,
                           'esm_num_epochs': num_epochs, 'esm_batch_size': batch_size, 'esm_optimizer': 'AdamW',
@@ -492,5 +518,6 @@ def train_with_models(self: ESMTrainer, dataset: TaskDataset, base_model, tuned_
                       device_name: str = "cpu", # where the texts are embedded
                      ) -> ESM:
     "Embed the dataset with both models (`create_embedding_dataset`), then fit an ESM on the pairs."
-    pairs = create_embedding_dataset(dataset, base_model, tuned_model, tokenizer, device_name, embeddings_output_filepath, embeddings_batch_size)
+    pairs = create_embedding_dataset(dataset, base_model, tuned_model, tokenizer, device_name,
+                                     embeddings_output_filepath, embeddings_batch_size)
     return self.train_with_embeddings(pairs, architecture, model_output_dir, num_epochs, train_batch_size)

@@ -1,4 +1,4 @@
-"""How well a linear model on features `F` can explain labels `y`: the log marginal evidence, from `FᵀF` and `Fᵀy` alone.
+"""How well a linear model on features `F` explains labels `y`: the log marginal evidence, from `FᵀF` and `Fᵀy` alone.
 
 Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 
@@ -41,10 +41,12 @@ def evidence_from_spectrum(sigma: torch.Tensor, # (..., D) eigenvalues of FᵀF
     pos = sigma > sigma.amax(-1, keepdim=True).clamp(min=1e-300) * D * torch.finfo(sigma.dtype).eps
     s = sigma.unsqueeze(-1)  # (..., D, 1)
     p2 = proj ** 2
-    x2 = torch.where(pos.unsqueeze(-1), p2 / torch.where(pos, sigma, 1.0).unsqueeze(-1), 0.0)  # squared coords of y in F's column space
+    # squared coordinates of y in F's column space
+    x2 = torch.where(pos.unsqueeze(-1), p2 / torch.where(pos, sigma, 1.0).unsqueeze(-1), 0.0)
     res_x2 = (yty - x2.sum(-2)).clamp(min=0)
     shape = p2.shape[:-2] + p2.shape[-1:]
-    alpha = torch.ones(shape, dtype=sigma.dtype, device=sigma.device); beta = torch.ones_like(alpha)
+    alpha = torch.ones(shape, dtype=sigma.dtype, device=sigma.device)
+    beta = torch.ones_like(alpha)
     done = torch.zeros(shape, dtype=torch.bool, device=sigma.device)
     evidence = torch.zeros_like(alpha)
     for _ in range(max_iter):
@@ -103,7 +105,8 @@ def target_stats(X: np.ndarray, # (N, d) target embeddings
     "Compute a target's sufficient statistics once (float64)."
     X = np.asarray(X)
     if X.ndim != 2: raise ValueError(f"Embeddings must be a 2-D array (N, d), got shape {X.shape}.")
-    if not np.isfinite(X).all(): raise ValueError("Embeddings contain NaN or Inf; re-embed the texts or drop those rows.")
+    if not np.isfinite(X).all():
+        raise ValueError("Embeddings contain NaN or Inf; re-embed the texts or drop those rows.")
     Y = label_matrix(y, is_regression)
     if len(Y) != len(X): raise ValueError(f"{len(X)} embeddings but {len(Y)} labels: they must match.")
     Xa = torch.as_tensor(np.hstack([X.astype(np.float64), np.ones((len(X), 1))]), device=device)
@@ -142,7 +145,8 @@ def evidence_tridiagonal(d: np.ndarray, e: np.ndarray, # diagonal and off-diagon
     "LogME evidence per label column from the tridiagonal form of FᵀF (same iteration as `evidence_from_spectrum`)."
     d, e, c = d.astype(np.float64), e.astype(np.float64), c.astype(np.float64)
     sig = np.clip(lapack.dsterf(d.copy(), e.copy())[0], 0, None)
-    D = len(d); out = np.empty(c.shape[1])
+    D = len(d)
+    out = np.empty(c.shape[1])
     for j in range(c.shape[1]):
         cj, alpha, beta = c[:, j], 1.0, 1.0
         for _ in range(max_iter):
@@ -168,16 +172,21 @@ class LinearScorer:
         self.f, self.dtype = _lapack(self.precision)
         R, self.triangular = gram_factor(self.stats.XtX.cpu().numpy())
         self.R = np.asfortranarray(R.astype(self.dtype))
-        # all products go through scipy's BLAS: mixing it with numpy's own BLAS makes the two thread pools fight for the cores
-        self.XtY = np.asfortranarray(self.stats.XtY.cpu().numpy().astype(self.dtype)); self.yty = self.stats.yty.cpu().numpy()
+        # all products go through scipy's BLAS: mixing it with numpy's own BLAS makes the two thread pools
+        # fight for the cores
+        self.XtY = np.asfortranarray(self.stats.XtY.cpu().numpy().astype(self.dtype))
+        self.yty = self.stats.yty.cpu().numpy()
         D = self.R.shape[1]
-        self.lwork = int(self.f['sytrd_lwork'](D, lower=1)[0])  # without its workspace, sytrd falls back to the slow unblocked reduction
+        # without its workspace, sytrd falls back to the slow unblocked reduction
+        self.lwork = int(self.f['sytrd_lwork'](D, lower=1)[0])
 
     def __call__(self, W: np.ndarray, b: np.ndarray) -> float:
         "Mean LogME evidence of `X·Wᵀ + b`."
         f = self.f
         D = len(b)
-        Wa = np.empty((D + 1, D), dtype=self.dtype, order='F'); Wa[:D] = np.asarray(W).T; Wa[D] = b
+        Wa = np.empty((D + 1, D), dtype=self.dtype, order='F')
+        Wa[:D] = np.asarray(W).T
+        Wa[D] = b
         M = f['trmm'](1.0, self.R, Wa, lower=0) if self.triangular else f['gemm'](1.0, self.R, Wa)
         A = f['syrk'](1.0, M, trans=1, lower=1)
         if not np.isfinite(A).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")

@@ -1,4 +1,4 @@
-"""Embed the target once, score every ESM with LogME, sort: `compute_task_ranking`.
+"""Embed the target once, score every ESM with LogME (or another ESM method), sort: `compute_task_ranking`.
 
 Docs: https://esm-nb.github.io/esm_nb/rank.html.md"""
 
@@ -14,12 +14,12 @@ from .data import TaskDataset, check_target
 from .embed import Embedder, DEFAULT_MODEL
 from .esm import ESM, ESMConfig, esm_folders, iter_esm_folder
 from .bank import ESMBank
-from .logme import target_stats, score_linear_maps, logme, TargetStats, LinearScorer
+from .methods import Method, Target, get_method, METHODS
 
 # %% auto #0
-__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PRECISIONS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
-           'as_banks', 'candidates', 'count_candidates', 'CPUScorer', 'BatchedScorer', 'score_candidates',
-           'TaskRanking', 'hub_esms', 'rank_embeddings', 'compute_task_ranking']
+__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy', 'as_banks',
+           'candidates', 'count_candidates', 'esm_method', 'score_candidates', 'TaskRanking', 'hub_esms',
+           'rank_embeddings', 'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -82,27 +82,11 @@ def count_candidates(esms=None, esm_dir=None, banks: list[ESMBank] = ()) -> int:
     return len(esms or []) + (len(esm_folders(esm_dir)) if esm_dir is not None else 0) + sum(len(b) for b in banks)
 
 # %% ../nbs/06_rank.ipynb #1452bcc3
-PRECISIONS = ('float64', 'float32')
-
-class CPUScorer:
-    "Linear ESMs one at a time with the tridiagonal LogME (`LinearScorer`): the CPU path."
-    def __init__(self, stats: TargetStats, precision: str, device=None): self.score = LinearScorer(stats, precision)
-    def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
-        return [self.score(w.numpy(), v.numpy()) for w, v in zip(W, b)]
-
-class BatchedScorer:
-    "Linear ESMs stacked and scored in one batched torch call: the GPU path (also runs on the CPU, for tests)."
-    def __init__(self, stats: TargetStats, precision: str, device=None):
-        self.stats, self.device = stats, device
-        self.dtype = torch.float64 if precision == 'float64' else torch.float32
-    def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
-        return score_linear_maps(self.stats, W.to(self.device, self.dtype), b.to(self.device, self.dtype)).double().cpu().tolist()
-
-def _linear_maps(name, config, item, model_name: str, X: np.ndarray, labels: np.ndarray, is_regression: bool):
+def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Method, target: Target):
     "A candidate as `(W, b)` to score, a score (a non-linear ESM, applied to `X`), or the reason it cannot be scored."
     if config is None: return item  # the reason it failed to load
     if isinstance(item, ESM) and not item.is_linear:
-        return mismatch(config, item.dim, model_name, X.shape[1]) or logme(item.transform(X), labels, is_regression)
+        return mismatch(config, item.dim, model_name, X.shape[1]) or method.score_features(item.transform(X), target)
     W, b = item.linear_weights() if isinstance(item, ESM) else item
     reason = mismatch(config, W.shape[1], model_name, X.shape[1])
     if reason is None and not (torch.isfinite(W).all() and torch.isfinite(b).all()): reason = "weights contain NaN or Inf"
@@ -110,27 +94,41 @@ def _linear_maps(name, config, item, model_name: str, X: np.ndarray, labels: np.
 
 def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list):
     "Score `(name, config, W, b)` items together; if that fails, one by one, so only the failing ones are skipped."
-    try: got = scorer(torch.stack([torch.as_tensor(W) for *_, W, _ in chunk]), torch.stack([torch.as_tensor(b) for *_, b in chunk]))
+    try:
+        W = torch.stack([torch.as_tensor(W) for *_, W, _ in chunk])
+        got = scorer(W, torch.stack([torch.as_tensor(b) for *_, b in chunk]))
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
         if len(chunk) > 1:
             for item in chunk: _score_chunk(scorer, [item], configs, scores, skipped)
         else: skipped.append((chunk[0][0], f"could not be scored: {err}"))
         return
-    configs.extend(c for _, c, _, _ in chunk); scores.extend(got)
+    configs.extend(c for _, c, _, _ in chunk)
+    scores.extend(got)
+
+def esm_method(method: str) -> Method:
+    "The registered method `method`, if it ranks ESMs alone; else an error naming the ones that do."
+    m = get_method(method)
+    if not m.ranks_esms:
+        usable = [k for k, v in METHODS.items() if v.ranks_esms]
+        raise ValueError(f"Method {method!r} needs {', '.join(m.needs) or 'nothing'} of each source, not ESMs; a ranking of "
+                         f"ESMs takes {', '.join(usable)}. The transfer experiment (esm_nb.transfer) compares all methods.")
+    return m
 
 def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: bool, model_name: str,
                      precision: str = 'float64', device=None, chunk_size: int = 32, total: int | None = None,
-                     progress: bool = True, batched: bool | None = None) -> tuple[list, list, list]:
+                     progress: bool = True, batched: bool | None = None,
+                     method: str = 'esm_logme', # an ESM method of `esm_nb.methods.METHODS`
+                    ) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`. `batched`: torch batches (default on GPU)."
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
+    m = esm_method(method)
     device = torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     batched = device.type != 'cpu' if batched is None else batched
-    stats = target_stats(X, labels, is_regression, device=device)
-    scorer = (BatchedScorer if batched else CPUScorer)(stats, precision, device)
-    size = chunk_size if batched else 1
+    target = Target([], np.asarray(labels), is_regression, X, model_name, precision=precision, device=device, batched=batched)
+    scorer = m.scorer(target)
+    size = chunk_size if scorer.batched else 1
     configs, scores, skipped, pending = [], [], [], []
     for name, config, item in tqdm(stream, total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False):
-        got = _linear_maps(name, config, item, model_name, X, labels, is_regression)
+        got = _linear_maps(name, config, item, model_name, X, m, target)
         if isinstance(got, str): skipped.append((name, got))
         elif isinstance(got, tuple): pending.append((name, config, *got))
         else:
@@ -146,15 +144,17 @@ def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: b
 COLUMNS = ['Rank', 'Task ID', 'Task Subset', 'Text Column', 'Label Column', 'Task Split', 'Num Examples', 'ESM Architecture', 'Score']
 
 class TaskRanking:
-    "Intermediate tasks ranked by ESM-LogME score (higher is better), with the ESMs that were skipped."
-    def __init__(self, table: pd.DataFrame, skipped: pd.DataFrame | None = None, target: str | None = None, model_name: str | None = None):
+    "Intermediate tasks ranked by a method's score (higher is better), with the ESMs that were skipped."
+    def __init__(self, table: pd.DataFrame, skipped: pd.DataFrame | None = None, target: str | None = None,
+                 model_name: str | None = None, method: str = 'esm_logme'):
         self.table = table.reset_index(drop=True)
         self.skipped = skipped if skipped is not None else pd.DataFrame(columns=['ESM', 'Reason'])
-        self.target, self.model_name = target, model_name
+        self.target, self.model_name, self.method = target, model_name, method
 
     def __len__(self): return len(self.table)
     def __getitem__(self, i):
-        if isinstance(i, slice): return TaskRanking(self.table.iloc[i], self.skipped, self.target, self.model_name)
+        if isinstance(i, slice):
+            return TaskRanking(self.table.iloc[i], self.skipped, self.target, self.model_name, self.method)
         return self.table.iloc[i]
     def __iter__(self): return (row for _, row in self.table.iterrows())
     def to_pandas(self) -> pd.DataFrame: return self.table.copy()
@@ -172,13 +172,14 @@ class TaskRanking:
         return [self._label(r) for _, r in self.table.iterrows()]
 
     def __repr__(self):
-        head = f"TaskRanking for {self.target!r} with {self.model_name!r}: {len(self)} tasks" + \
-               (f", {len(self.skipped)} skipped" if len(self.skipped) else '')
+        head = f"TaskRanking for {self.target!r} with {self.model_name!r} by {METHODS[self.method].label}: {len(self)} tasks"
+        if len(self.skipped): head += f", {len(self.skipped)} skipped"
         lines = [f"{r['Rank']:>3}. {self._label(r):<60} Score: {r['Score']:.6f}" for r in self]
         return '\n'.join([head] + lines)
 
     def _repr_html_(self):
-        html = f"<p><b>Ranking for {self.target}</b> with <code>{self.model_name}</code>: {len(self)} tasks</p>"
+        html = (f"<p><b>Ranking for {self.target}</b> with <code>{self.model_name}</code> by {METHODS[self.method].label}: "
+                f"{len(self)} tasks</p>")
         html += self._shown().to_html(index=False, float_format=lambda v: f'{v:.6f}')
         if len(self.skipped):
             html += f"<details><summary>{len(self.skipped)} ESM(s) skipped</summary>{self.skipped.to_html(index=False)}</details>"
@@ -191,12 +192,14 @@ class TaskRanking:
         if ax is None: _, ax = plt.subplots(figsize=(8, 0.35 * len(t) + 1.2))
         labels = [self._label(r) for _, r in t.iterrows()]
         hl = set(highlight or ())
-        colors = ['tab:orange' if (l in hl or r['Task ID'] in hl) else 'tab:blue' for l, (_, r) in zip(labels, t.iterrows())]
+        colors = ['tab:orange' if (name in hl or r['Task ID'] in hl) else 'tab:blue'
+                  for name, (_, r) in zip(labels, t.iterrows())]
         ax.barh(range(len(t))[::-1], t['Score'], color=colors)
         ax.set_yticks(range(len(t))[::-1], labels, fontsize=8)
-        lo, hi = t['Score'].min(), t['Score'].max(); pad = (hi - lo) * 0.15 + 1e-3
+        lo, hi = t['Score'].min(), t['Score'].max()
+        pad = (hi - lo) * 0.15 + 1e-3
         ax.set_xlim(lo - pad, hi + pad / 3)
-        ax.set_xlabel('ESM-LogME score (higher: expected to transfer better)')
+        ax.set_xlabel(f'{METHODS[self.method].label} score (higher: expected to transfer better)')
         ax.set_title(f"Intermediate tasks for {self.target}" + (f"\n({self.model_name})" if self.model_name else ''), fontsize=10)
         ax.figure.tight_layout()
         return ax.figure
@@ -231,8 +234,9 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     labels: np.ndarray, # class indices or regression targets
                     is_regression: bool = False,
                     model_name: str = DEFAULT_MODEL, # base model the embeddings (and ESMs) come from
-                    esms: list[ESM] | None = None, esm_dir: str | Path | None = None,
+                    *, esms: list[ESM] | None = None, esm_dir: str | Path | None = None,
                     banks=None, # bank file(s) of linear ESMs
+                    method: str = 'esm_logme', # an ESM method of `esm_nb.methods.METHODS`
                     target: str = 'target', precision: str = 'float64', device=None, chunk_size: int = 32,
                     progress: bool = True,
                     skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed before scoring, listed first
@@ -240,31 +244,35 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                    ) -> TaskRanking:
     "Rank ESMs for precomputed target embeddings and labels; `target` names the target dataset (its copies are left out)."
+    esm_method(method)
     skipped = list(skipped)
     if esms is None and esm_dir is None and banks is None:
-        esms, failed = hub_esms(model_name, progress); skipped += failed
+        esms, failed = hub_esms(model_name, progress)
+        skipped += failed
     X = np.asarray(embeddings)
     if X.ndim != 2: raise ValueError(f"Embeddings must be a 2-D array (n, d), got shape {X.shape}.")
-    if len(np.asarray(labels)) != len(X): raise ValueError(f"{len(X)} embeddings but {len(np.asarray(labels))} labels: they must match.")
+    if len(np.asarray(labels)) != len(X):
+        raise ValueError(f"{len(X)} embeddings but {len(np.asarray(labels))} labels: they must match.")
     check_target(np.asarray(labels), is_regression, 'labels')
     banks = as_banks(banks)
     stream = candidates(esms, esm_dir, banks, chunk_size)
     if not keep_target_copies: stream = _without_copies(stream, target, target_subset, skipped)
     configs, scores, failed = score_candidates(stream, X, np.asarray(labels), is_regression, model_name, precision, device,
-                                               chunk_size, count_candidates(esms, esm_dir, banks), progress)
+                                               chunk_size, count_candidates(esms, esm_dir, banks), progress, method=method)
     skipped += failed
     scores = np.asarray(scores, dtype=np.float64)
     table = pd.DataFrame([_row(c, s) for c, s in zip(configs, scores)], columns=COLUMNS[1:])
     table = table.iloc[np.argsort(-scores, kind='stable')] if len(table) else table
     table.insert(0, 'Rank', np.arange(1, len(table) + 1))
     shown = target + (f' ({target_subset})' if target_subset else '')
-    return TaskRanking(table, pd.DataFrame(skipped, columns=['ESM', 'Reason']), shown, model_name)
+    return TaskRanking(table, pd.DataFrame(skipped, columns=['ESM', 'Reason']), shown, model_name, method)
 
 def compute_task_ranking(dataset: TaskDataset, # the target task
                          model_name: str = DEFAULT_MODEL, # base model the ESMs were trained for
                          esms: list[ESM] | None = None, # ESMs to rank
                          esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
                          banks=None, # bank file(s) of linear ESMs to rank as well
+                         *, method: str = 'esm_logme', # an ESM method of `esm_nb.methods.METHODS`
                          embeddings: np.ndarray | None = None, # precomputed target embeddings (n, d)
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
                          batch_size: int = 64, max_length: int = 128, device=None, cache_dir=None,
@@ -272,9 +280,10 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          chunk_size: int = 32, progress: bool = True,
                          keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                         ) -> TaskRanking:
-    "Rank intermediate tasks for `dataset` by ESM-LogME."
+    "Rank intermediate tasks for `dataset` by ESM-LogME, or another ESM `method`."
+    esm_method(method)  # a wrong name fails before the slow steps
     hub_failed = []
-    if esms is None and esm_dir is None and banks is None: esms, hub_failed = hub_esms(model_name, progress)  # before the slow embedding
+    if esms is None and esm_dir is None and banks is None: esms, hub_failed = hub_esms(model_name, progress)
     if embeddings is None:
         embedder = embedder or Embedder(model_name, batch_size=batch_size, max_length=max_length, device=device,
                                         cache_dir=cache_dir, progress=progress)
@@ -282,6 +291,7 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or len(embeddings) != len(dataset):
         raise ValueError(f"Embeddings of shape {embeddings.shape} do not match the {len(dataset)} texts of the dataset.")
-    return rank_embeddings(embeddings, dataset.labels, dataset.is_regression, model_name, esms, esm_dir, banks,
-                           dataset.task_id, precision, device, chunk_size, progress, skipped=hub_failed,
+    return rank_embeddings(embeddings, dataset.labels, dataset.is_regression, model_name, esms=esms, esm_dir=esm_dir,
+                           banks=banks, method=method, target=dataset.task_id, precision=precision, device=device,
+                           chunk_size=chunk_size, progress=progress, skipped=hub_failed,
                            target_subset=dataset.task_subset, keep_target_copies=keep_target_copies)

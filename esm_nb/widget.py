@@ -14,6 +14,7 @@ from fastcore.basics import patch
 from .data import TaskDataset, READERS, infer_is_regression, read_table
 from .embed import DEFAULT_MODEL, Embedder
 from .rank import TaskRanking, compute_task_ranking
+from .methods import METHODS
 
 # %% auto #0
 __all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'IPYWIDGETS_MAJOR', 'UPLOAD_HINT', 'parse_measured', 'with_tooltip',
@@ -210,7 +211,8 @@ def load_data(self: TaskSelector):
         import datasets
         self._say(f"Loading {name} from the Hugging Face Hub…")
         hf = datasets.load_dataset(name, self.hub_subset.value.strip() or None, split=self.hub_split.value.strip() or 'train')
-        self._set_frame(hf.to_pandas(), name); self._hf = hf
+        self._set_frame(hf.to_pandas(), name)
+        self._hf = hf
     else: self._pick_frame()
 
 @patch
@@ -255,9 +257,12 @@ def _esm_section(self: TaskSelector, esm_dir) -> W.Widget:
     self.hub_task = W.Text(description='Task contains', placeholder='e.g. sentiment')
     self.hub_language = W.Text(description='Language', placeholder='e.g. en')
     self.hub_min_examples = W.IntText(description='Min examples', value=0)
+    self.method = with_tooltip(W.Dropdown(description='Method', value='esm_logme',
+                                          options=[(m.label, k) for k, m in METHODS.items() if m.ranks_esms]),
+                               'how each ESM is scored (esm_nb.methods); ESM-LogME is the published method')
     self.esm_source.observe(lambda _: self._show_esm_source(), 'value')
     self.esm_box = W.VBox([])
-    return W.VBox([self.esm_source, self.esm_box])
+    return W.VBox([self.esm_source, self.esm_box, self.method])
 
 @patch
 def _show_esm_source(self: TaskSelector):
@@ -295,7 +300,8 @@ def _step(self: TaskSelector, i: int, msg: str): self.progress.value, self.stage
 @patch
 def run(self: TaskSelector) -> TaskRanking:
     "Rank the chosen ESMs for the chosen target (what the Run button does)."
-    self.progress.bar_style = 'info'; self._say('')
+    self.progress.bar_style = 'info'
+    self._say('')
     self._step(0, 'Preparing the target data…')
     ds = self.target_dataset()
     model = self.model.value.strip() or DEFAULT_MODEL
@@ -305,14 +311,17 @@ def run(self: TaskSelector) -> TaskRanking:
     self._step(2, f'Embedding {len(ds):,} texts…')
     X = self._embedders[model](ds.texts)
     self._step(3, 'Scoring the ESMs…')
-    ranking = compute_task_ranking(ds, model, embeddings=X, progress=False, keep_target_copies=self.keep_copies.value, **kw)
+    ranking = compute_task_ranking(ds, model, embeddings=X, method=self.method.value, progress=False,
+                                   keep_target_copies=self.keep_copies.value, **kw)
     if failed: ranking.skipped = pd.concat([ranking.skipped, pd.DataFrame(failed, columns=['ESM', 'Reason'])], ignore_index=True)
     self.dataset, self.ranking = ds, ranking
     self._ticked &= set(ranking.labels)
-    self._step(4, 'Done'); self.progress.bar_style = 'success'
+    self._step(4, 'Done')
+    self.progress.bar_style = 'success'
     dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
     skipped = f"; {len(ranking.skipped)} ESM(s) skipped: " + '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3]) if len(ranking.skipped) else ''
-    self._first_page(); self._draw_bars()
+    self._first_page()
+    self._draw_bars()
     self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
     return ranking
 
@@ -349,19 +358,25 @@ def view(self: TaskSelector) -> pd.DataFrame:
 def sort_by(self: TaskSelector, column: str, ascending: bool | None = None):
     "Sort the table by `column` ('Rank', 'Task', 'Num Examples' or 'Score'); clicking a header does this."
     if ascending is None: ascending = not self._sort[1] if self._sort[0] == column else column in ('Rank', 'Task')
-    self._sort = (column, ascending); self._render()
+    self._sort = (column, ascending)
+    self._render()
 
 @patch
-def _first_page(self: TaskSelector): self._page = 0; self._render()
+def _first_page(self: TaskSelector):
+    self._page = 0
+    self._render()
 
 @patch
 def _turn(self: TaskSelector, step: int):
     pages = max(1, -(-len(self.view()) // self.page_size))
-    self._page = min(max(0, self._page + step), pages - 1); self._render()
+    self._page = min(max(0, self._page + step), pages - 1)
+    self._render()
 
 @patch
 def _set_ticked(self: TaskSelector, ticked: set[str]):
-    self._ticked = set(ticked); self._render(); self._guard(self._draw_bars)
+    self._ticked = set(ticked)
+    self._render()
+    self._guard(self._draw_bars)
 
 @patch
 def tick(self: TaskSelector, *tasks: str):
@@ -374,7 +389,8 @@ def tick(self: TaskSelector, *tasks: str):
 def _on_tick(self: TaskSelector, task: str, value: bool):
     "A checkbox changed: update the selection, the counter and the chart (the table itself stays as it is)."
     self._ticked = self._ticked | {task} if value else self._ticked - {task}
-    self._update_label(len(self.view())); self._guard(self._draw_bars)
+    self._update_label(len(self.view()))
+    self._guard(self._draw_bars)
 
 @patch
 def _update_label(self: TaskSelector, n: int):
@@ -386,7 +402,9 @@ def _update_label(self: TaskSelector, n: int):
 @patch
 def _render(self: TaskSelector):
     v = self.view()
-    if self.ranking is None: self.table.children = []; return
+    if self.ranking is None:
+        self.table.children = []
+        return
     start = self._page * self.page_size
     page = v.iloc[start:start + self.page_size]
     self._update_label(len(v))
@@ -395,7 +413,8 @@ def _render(self: TaskSelector):
     for col, label in [('Rank', 'Rank'), ('Task', 'Task'), ('Num Examples', 'Examples'), ('Score', 'Score')]:
         arrow = (' ▲' if self._sort[1] else ' ▼') if self._sort[0] == col else ''
         b = with_tooltip(W.Button(description=label + arrow, layout=W.Layout(width='auto')), f'sort by {label}')
-        b.on_click(lambda _, c=col: self.sort_by(c)); heads.append(b)
+        b.on_click(lambda _, c=col: self.sort_by(c))
+        heads.append(b)
     items = [W.HTML('<b>pick</b>')] + heads
     for _, r in page.iterrows():
         cb = W.Checkbox(value=bool(r.Selected), indent=False, layout=W.Layout(width='auto'))

@@ -1,4 +1,4 @@
-"""ESMs for the packaged `sentence-transformers/all-MiniLM-L6-v2`, one per offline corpus, shipped with esm_nb so that ranking works offline out of the box.
+"""One ESM per offline corpus for the packaged `all-MiniLM-L6-v2`, shipped so that ranking works offline out of the box.
 
 Docs: https://esm-nb.github.io/esm_nb/zoo.html.md"""
 
@@ -8,6 +8,7 @@ Docs: https://esm-nb.github.io/esm_nb/zoo.html.md"""
 from __future__ import annotations
 import time
 from pathlib import Path
+import pandas as pd
 from tqdm.auto import tqdm
 import esm_nb
 from .corpora import load_corpus, CORPORA
@@ -68,17 +69,19 @@ def build_zoo(out_dir: str | Path = ZOO_DIR, # where the ESM folders go
 # %% ../nbs/07_zoo.ipynb #c5c57a49
 MEASURED_DIR = Path(esm_nb.__file__).parent/'measured'
 
-def measured_transfer_results() -> 'pd.DataFrame':
-    "The transfer experiment's measured results: target, source (a corpus name, or 'no_intermediate'), metric, score, gain."
-    import pandas as pd
+def measured_transfer_results() -> pd.DataFrame:
+    "The transfer experiment's measured results: target, source (a corpus, or 'no_intermediate'), metric, score, gain."
     return pd.read_csv(MEASURED_DIR/'transfer_results.csv')
 
 # %% ../nbs/07_zoo.ipynb #cb4ee1bf
 def run_demo(out_dir: str | Path = 'demo_out', # where ranking.csv and ranking.png go
-             num_examples: int | None = None, top_k: int = 10, seed: int = 42, progress: bool = True, log=print) -> TaskRanking:
+             num_examples: int | None = None, top_k: int = 10, seed: int = 42, progress: bool = True,
+             log=print) -> TaskRanking:
     "Rank the bundled zoo for BBC News; print the top `top_k`, save CSV and PNG into `out_dir`."
-    import matplotlib; matplotlib.use('Agg')
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+    matplotlib.use('Agg')
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     target = load_corpus(DEMO_TARGET, 'test', num_examples=num_examples, seed=seed)
     log(f"Target: {target!r}, classes {target.classes}")
     ranking = compute_task_ranking(target, DEFAULT_MODEL, esm_dir=ZOO_DIR, progress=progress)

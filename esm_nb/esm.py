@@ -60,15 +60,18 @@ class ESMConfig:
         "Raise `ESMError` unless `base_model_name` and `task_id` are non-empty strings."
         for k in ('base_model_name', 'task_id'):
             v = getattr(self, k)
-            if not isinstance(v, str) or not v.strip(): raise ESMError(f"Invalid ESM config: {k!r} must be a non-empty string, got {v!r}.")
+            if not isinstance(v, str) or not v.strip():
+                raise ESMError(f"Invalid ESM config: {k!r} must be a non-empty string, got {v!r}.")
         return self
 
     def to_dict(self) -> dict:
+        "The fields as `config.json` stores them, with the unknown ones kept in `extra`."
         d = {k: v for k, v in asdict(self).items() if k != 'extra'}
         return {**self.extra, **d}
 
     @classmethod
     def from_dict(cls, d: dict) -> ESMConfig:
+        "A config from a `config.json` dict; fields esm_nb does not know go to `extra`."
         names = {f.name for f in fields(cls)} - {'extra'}
         return cls(**{k: v for k, v in d.items() if k in names}, extra={k: v for k, v in d.items() if k not in names})
 
@@ -132,6 +135,7 @@ def esm_mse(esm: ESM, X, Y) -> float:
     "Mean squared error of the ESM's map on embedding pairs."
     return float(np.mean((esm.transform(X) - np.asarray(Y)) ** 2))
 
+# %% ../nbs/03_esm.ipynb #4e9b8f67
 def fit_adamw(X, Y, config: ESMConfig, seed: int = 0, progress: bool = True) -> ESM:
     "Fit an ESM by AdamW on the MSE loss with the config's `esm_*` hyperparameters."
     Xt, Yt = _check_pairs(X, Y)
@@ -139,7 +143,9 @@ def fit_adamw(X, Y, config: ESMConfig, seed: int = 0, progress: bool = True) -> 
     torch.manual_seed(seed)
     esm = ESM(config)
     if esm.is_linear:
-        with torch.no_grad(): esm.model.weight.copy_(torch.eye(config.esm_embedding_dim)); esm.model.bias.zero_()
+        with torch.no_grad():
+            esm.model.weight.copy_(torch.eye(config.esm_embedding_dim))
+            esm.model.bias.zero_()
     opt = torch.optim.AdamW(esm.parameters(), lr=config.esm_learning_rate, weight_decay=config.esm_weight_decay)
     g = torch.Generator().manual_seed(seed)
     bs = config.esm_batch_size
@@ -152,6 +158,7 @@ def fit_adamw(X, Y, config: ESMConfig, seed: int = 0, progress: bool = True) -> 
     config.esm_mse = esm_mse(esm, X, Y)
     return esm.eval()
 
+# %% ../nbs/03_esm.ipynb #c1cd43e0
 def fit_ridge(X, Y, config: ESMConfig, ridge: float = 1e-3) -> ESM:
     "Fit a linear ESM in closed form (ridge least squares, bias unpenalised)."
     Xt, Yt = _check_pairs(X, Y)
@@ -166,10 +173,12 @@ def fit_ridge(X, Y, config: ESMConfig, ridge: float = 1e-3) -> ESM:
     config.esm_num_epochs = config.esm_batch_size = config.esm_learning_rate = config.esm_weight_decay = None
     esm = ESM(config)
     with torch.no_grad():
-        esm.model.weight.copy_(Wa[:d].T.float()); esm.model.bias.copy_(Wa[d].float())
+        esm.model.weight.copy_(Wa[:d].T.float())
+        esm.model.bias.copy_(Wa[d].float())
     config.esm_mse = esm_mse(esm, X, Y)
     return esm.eval()
 
+# %% ../nbs/03_esm.ipynb #a96e356e
 def fit_esm(X, Y, config: ESMConfig, method: str = 'adamw', **kwargs) -> ESM:
     "Fit an ESM from base embeddings `X` and fine-tuned embeddings `Y` with `method` 'adamw' or 'ridge'."
     if method == 'adamw': return fit_adamw(X, Y, config, **kwargs)
@@ -179,31 +188,37 @@ def fit_esm(X, Y, config: ESMConfig, method: str = 'adamw', **kwargs) -> ESM:
 # %% ../nbs/03_esm.ipynb #435313bf
 def _v(x, missing='[More Information Needed]'): return missing if x is None or x == '' else x
 
-DETAIL_NAMES = {'lm_max_length': 'Max sequence length', 'lm_final_loss': 'Final LM training loss (mean of the last 5 steps)',
+DETAIL_NAMES = {'lm_max_length': 'Max sequence length',
+                'lm_final_loss': 'Final LM training loss (mean of the last 5 steps)',
                 'build_seconds': 'Build time (seconds: fine-tuning, both embeddings, ESM fit)'}
 
 def _details(c: ESMConfig) -> str:
-    lines = [f"- **{DETAIL_NAMES[k]}:** {round(v, 4) if isinstance(v, float) else v}" for k, v in c.extra.items() if k in DETAIL_NAMES and v is not None]
+    lines = [f"- **{DETAIL_NAMES[k]}:** {round(v, 4) if isinstance(v, float) else v}"
+             for k, v in c.extra.items() if k in DETAIL_NAMES and v is not None]
     return '\n'.join(lines) or '[More Information Needed]'
 
 CARD_TEMPLATE = Path(importlib.resources.files('esm_nb'))/'templates'/'model_card.md'
-CARD_NOT_APPLICABLE = {'esm_num_epochs', 'esm_batch_size', 'esm_learning_rate', 'esm_weight_decay', 'esm_optimizer'}  # a ridge fit has none
+# a ridge fit has none of these
+CARD_NOT_APPLICABLE = {'esm_num_epochs', 'esm_batch_size', 'esm_learning_rate', 'esm_weight_decay', 'esm_optimizer'}
 CARD_LEFT_BLANK = {'task_subset', 'num_examples', 'seed'}  # left blank when missing, as in the published cards
 
 def card_fields(c: ESMConfig) -> dict:
     "The values the model card template shows, missing ones in the published cards' words."
-    missing = lambda k: 'n/a' if k in CARD_NOT_APPLICABLE else '' if k in CARD_LEFT_BLANK else '[More Information Needed]'
+    def missing(k):
+        return 'n/a' if k in CARD_NOT_APPLICABLE else '' if k in CARD_LEFT_BLANK else '[More Information Needed]'
     values = {k: _v(v, missing(k)) for k, v in c.to_dict().items()}
     fit = 'closed-form ridge least squares' if c.esm_fit_method == 'ridge' else 'AdamW on the mean squared error'
     mse = _v(None if c.esm_mse is None else f'{c.esm_mse:.6g}')
     return {**values, 'fit': fit, 'details': _details(c), 'esm_mse': mse}
 
+# %% ../nbs/03_esm.ipynb #d56eca82
 def model_card(config: ESMConfig) -> str:
-    "The README.md model card of an ESM: a YAML header with the tags discovery uses, then `CARD_TEMPLATE` filled from the config."
+    "The README.md model card of an ESM: a YAML header with the tags discovery uses, then `CARD_TEMPLATE` filled in."
     c = config
     header = ['---', f'base_model: {c.base_model_name}', 'datasets:', f'- {c.task_id}']
     if c.language: header += ['language:', f'- {c.language}']
-    header += ['license: apache-2.0', 'library_name: esm_nb', 'tags:', '- embedding_space_map', f'- BaseLM:{c.base_model_name}', '---']
+    header += ['license: apache-2.0', 'library_name: esm_nb', 'tags:', '- embedding_space_map',
+               f'- BaseLM:{c.base_model_name}', '---']
     return '\n'.join(header) + '\n\n' + CARD_TEMPLATE.read_text().format_map(card_fields(c))
 
 # %% ../nbs/03_esm.ipynb #1af5314d
@@ -212,7 +227,8 @@ LEGACY_KEYS = {'sequential.0.weight': 'model.weight', 'sequential.0.bias': 'mode
 @patch
 def save_pretrained(self: ESM, path: str | Path) -> Path:
     "Write `config.json`, `model.safetensors` and the `README.md` model card into folder `path`."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     # the files describe the weights as written (current keys, so the current format version), whatever was loaded
     config = replace(self.config.validate(), version=ESM_VERSION, esm_embedding_dim=self.dim)
     (path/'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
@@ -220,12 +236,14 @@ def save_pretrained(self: ESM, path: str | Path) -> Path:
     (path/'README.md').write_text(model_card(config))
     return path
 
+# %% ../nbs/03_esm.ipynb #a081892c
 def _local_files(path: Path) -> tuple[Path, Path]:
     if not (path/'config.json').exists(): raise ESMError(f"{path}: no config.json, so this is not an ESM folder.")
     if not (path/'model.safetensors').exists():
         pickles = sorted(p.name for p in path.glob('*.bin')) + sorted(p.name for p in path.glob('*.pt*'))
-        if pickles: raise ESMError(f"{path}: only pickled weights ({', '.join(pickles)}); esm_nb never unpickles files. "
-                                   "Convert them to model.safetensors with safetensors.torch.save_file.")
+        if pickles:
+            raise ESMError(f"{path}: only pickled weights ({', '.join(pickles)}); esm_nb never unpickles files. "
+                           "Convert them to model.safetensors with safetensors.torch.save_file.")
         raise ESMError(f"{path}: no model.safetensors, the ESM's weights are missing.")
     return path/'config.json', path/'model.safetensors'
 
@@ -246,6 +264,7 @@ def load_weights(file: Path) -> dict:
     except Exception as e: raise ESMError(f"{file}: not a readable safetensors file ({e}).") from e
     return {LEGACY_KEYS.get(k, k): v for k, v in sd.items()}
 
+# %% ../nbs/03_esm.ipynb #e4a1828c
 @patch(cls_method=True)
 def from_pretrained(cls: ESM, path_or_repo: str | Path, revision: str | None = None, **hub_kwargs) -> ESM:
     "Load an ESM from a local folder or a Hub repo id."
@@ -260,17 +279,21 @@ def from_pretrained(cls: ESM, path_or_repo: str | Path, revision: str | None = N
     sd = load_weights(w_file)
     if config.esm_architecture in (None, ''): config.esm_architecture = 'linear'
     first = sd.get('model.weight', sd.get('model.0.weight'))
-    if first is None: raise ESMError(f"{path_or_repo}: unexpected weight names {sorted(sd)}; expected model.weight and model.bias.")
+    if first is None:
+        raise ESMError(f"{path_or_repo}: unexpected weight names {sorted(sd)}; expected model.weight and model.bias.")
     if first.ndim != 2 or first.shape[0] != first.shape[1]:
         raise ESMError(f"{path_or_repo}: weight shape {tuple(first.shape)} is not square (d×d).")
     if config.esm_embedding_dim is None: config.esm_embedding_dim = int(first.shape[1])
     if config.esm_embedding_dim != first.shape[1]:
-        raise ESMError(f"{path_or_repo}: config says dimension {config.esm_embedding_dim}, weights are {tuple(first.shape)}.")
+        raise ESMError(f"{path_or_repo}: config says dimension {config.esm_embedding_dim}, "
+                       f"weights are {tuple(first.shape)}.")
     for k, v in sd.items():
         if not torch.isfinite(v).all(): raise ESMError(f"{path_or_repo}: weight {k!r} contains NaN or Inf.")
     with torch.device('meta'): esm = cls(config)  # no random initialisation: the weights are replaced at once
     try: esm.load_state_dict({k: v.float() for k, v in sd.items()}, assign=True)
-    except RuntimeError as e: raise ESMError(f"{path_or_repo}: weights do not fit a {config.esm_architecture} ESM of dimension {config.esm_embedding_dim}: {e}") from e
+    except RuntimeError as e:
+        raise ESMError(f"{path_or_repo}: weights do not fit a {config.esm_architecture} ESM "
+                       f"of dimension {config.esm_embedding_dim}: {e}") from e
     esm.source = str(path_or_repo)
     return esm.eval()
 
@@ -306,7 +329,8 @@ def esm_folders(folder: str | Path) -> list[Path]:
     "The ESM folders in `folder`: its sub-folders, or `folder` itself when it holds a config.json."
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"No such ESM folder: {folder}")
-    dirs = [folder] if (folder/'config.json').exists() else sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith('.'))
+    if (folder/'config.json').exists(): dirs = [folder]
+    else: dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith('.'))
     if not dirs: raise ESMError(f"{folder}: holds no ESM folders (each needs config.json and model.safetensors).")
     return dirs
 

@@ -328,8 +328,8 @@ def compute_task_ranking(dataset: TaskDataset, # the target: a `Dataset`, or any
         esms, fetch_failed = hub.fetch_esms(list(esm_repo_ids))
         failed = pd.DataFrame(fetch_failed, columns=['ESM', 'Reason'])
     if esms is not None and len(esms) == 0: raise NoESMsFoundError(f"No ESMs to rank: {_why(failed)}.")
-    r = rank.compute_task_ranking(_target(dataset), model_name, esms=esms, batch_size=batch_size, device=device,
-                                  keep_target_copies=keep_target_copies)
+    r = rank.compute_task_ranking(_target(dataset), model_name, esms=esms, method='esm_logme', batch_size=batch_size,
+                                  device=device, keep_target_copies=keep_target_copies)  # ESM-LogME, as hfselect
     skipped = pd.concat([failed, r.skipped], ignore_index=True) if len(failed) else r.skipped
     if len(r) == 0: raise NoESMsFoundError(f"None of the ESMs could be ranked for {model_name!r}: {_why(skipped)}.")
     return TaskRanking(r.table, skipped, r.target, r.model_name)
@@ -351,7 +351,7 @@ def compute_scores(dataset: TaskDataset, # the target
     embed = Embedder(name, model=base_model, tokenizer=tokenizer, batch_size=batch_size, device=device)
     X = embed(_target(dataset).texts)
     configs, scores, skipped = rank.score_candidates(rank.candidates(esms), X, dataset.labels, dataset.is_regression,
-                                                     name, device=device, total=len(esms))
+                                                     name, device=device, total=len(esms), method='esm_logme')
     if skipped:
         reasons = _why(pd.DataFrame(skipped, columns=['ESM', 'Reason']))
         logger.warning(f"Scoring failed for {len(skipped)} of {len(esms)} ESMs: {reasons}")

@@ -39,26 +39,33 @@ def find_esms(model_name: str, # base model, as given or resolved
     resolved = resolve_model_id(model_name, api)
     seen, rows = set(), []
     for tag in dict.fromkeys([f'base_model:{resolved}', f'BaseLM:{model_name}', f'BaseLM:{resolved}']):
-        for m in with_hub_retry(lambda: list(api.list_models(filter=[ESM_TAG, tag], expand=['cardData', 'tags'], limit=limit))):
+        models = with_hub_retry(lambda: list(api.list_models(filter=[ESM_TAG, tag], expand=['cardData', 'tags'],
+                                                              limit=limit)))
+        for m in models:
             if m.id in seen: continue
             seen.add(m.id)
             card = m.card_data.to_dict() if hasattr(m.card_data, 'to_dict') else dict(m.card_data or {})
             langs = card.get('language') or []
-            rows.append(dict(repo_id=m.id, datasets=card.get('datasets'), language=[langs] if isinstance(langs, str) else list(langs)))
+            rows.append(dict(repo_id=m.id, datasets=card.get('datasets'),
+                             language=[langs] if isinstance(langs, str) else list(langs)))
     df = pd.DataFrame(rows, columns=['repo_id', 'datasets', 'language'])
     if task: df = df[[task.lower() in (r + ' ' + ' '.join(d or [])).lower() for r, d in zip(df.repo_id, df.datasets)]]
-    if language: df = df[[language in l for l in df.language]]
+    if language: df = df[[language in langs for langs in df.language]]
     if min_examples is not None or architecture is not None:
         cfgs = fetch_configs(df.repo_id.tolist())
         keep = [c is not None and (min_examples is None or (c.num_examples or 0) >= min_examples)
-                and (architecture is None or c.esm_architecture == architecture) for c in (cfgs.get(r) for r in df.repo_id)]
+                and (architecture is None or c.esm_architecture == architecture)
+                for c in (cfgs.get(r) for r in df.repo_id)]
         df = df[keep]
     return df.reset_index(drop=True)
 
+# %% ../nbs/09_hub.ipynb #f4bcb42f
 def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMConfig | None]:
     "The config of each repo (None where it is missing or invalid), downloading only `config.json`."
     def one(r):
-        try: return ESMConfig.from_dict(json.loads(Path(with_hub_retry(hf_hub_download, r, 'config.json')).read_text())).validate()
+        try:
+            raw = json.loads(Path(with_hub_retry(hf_hub_download, r, 'config.json')).read_text())
+            return ESMConfig.from_dict(raw).validate()
         except Exception: return None
     with ThreadPoolExecutor(max_workers) as ex: return dict(zip(repo_ids, ex.map(one, repo_ids)))
 
@@ -66,20 +73,26 @@ def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMCon
 def _reason(repo_id: str, e: Exception) -> str:
     if isinstance(e, ESMError): return str(e)
     if isinstance(e, RepositoryNotFoundError): return f"{repo_id}: repository not found (404)"
-    if isinstance(e, LocalEntryNotFoundError): return f"{repo_id}: not in the local cache and the Hub cannot be reached (offline?)"
+    if isinstance(e, LocalEntryNotFoundError):
+        return f"{repo_id}: not in the local cache and the Hub cannot be reached (offline?)"
     if isinstance(e, EntryNotFoundError): return f"{repo_id}: config.json or model.safetensors missing in the repo"
     if 'Timeout' in type(e).__name__ or isinstance(e, TimeoutError):
-        return f"{repo_id}: the Hub did not answer in time ({type(e).__name__}); try again later or raise HF_HUB_DOWNLOAD_TIMEOUT"
+        return (f"{repo_id}: the Hub did not answer in time ({type(e).__name__}); "
+                "try again later or raise HF_HUB_DOWNLOAD_TIMEOUT")
     return f"{repo_id}: {type(e).__name__}: {e}"
 
-def fetch_esms(repo_ids: list[str], max_workers: int = 8, progress: bool = True) -> tuple[list[ESM], list[tuple[str, str]]]:
+# %% ../nbs/09_hub.ipynb #25fbe91c
+def fetch_esms(repo_ids: list[str], max_workers: int = 8, progress: bool = True
+              ) -> tuple[list[ESM], list[tuple[str, str]]]:
     "Download and load ESMs in parallel; return `(esms, [(repo_id, reason), ...])` in the order given."
     def one(r):
         try: return with_hub_retry(ESM.from_pretrained, r)
         except Exception as e: return _reason(r, e)
     with ThreadPoolExecutor(max_workers) as ex:
-        results = list(tqdm(ex.map(one, repo_ids), total=len(repo_ids), desc='Fetching ESMs', unit='ESM', disable=not progress, leave=False))
-    return [x for x in results if isinstance(x, ESM)], [(r, x) for r, x in zip(repo_ids, results) if not isinstance(x, ESM)]
+        results = list(tqdm(ex.map(one, repo_ids), total=len(repo_ids), desc='Fetching ESMs', unit='ESM',
+                            disable=not progress, leave=False))
+    esms = [x for x in results if isinstance(x, ESM)]
+    return esms, [(r, x) for r, x in zip(repo_ids, results) if not isinstance(x, ESM)]
 
 # %% ../nbs/09_hub.ipynb #0878b5d6
 def get_esm_coverage(api: HfApi | None = None) -> pd.Series:
@@ -93,7 +106,8 @@ def get_esm_coverage(api: HfApi | None = None) -> pd.Series:
 
 # %% ../nbs/09_hub.ipynb #37285792
 def publish_folder(folder: str | Path, namespace: str | None = None, # user or organisation; default: the token's user
-                   private: bool = False, token: str | None = None, max_workers: int = 4, progress: bool = True) -> pd.DataFrame:
+                   private: bool = False, token: str | None = None, max_workers: int = 4,
+                   progress: bool = True) -> pd.DataFrame:
     "Publish every ESM in `folder`; a table of repo ids with their URL or the error."
     from esm_nb.esm import iter_esm_folder
     api = HfApi(token=token)
@@ -104,7 +118,9 @@ def publish_folder(folder: str | Path, namespace: str | None = None, # user or o
         if not isinstance(e, ESM): return dict(folder=name, repo_id=None, url=None, error=e)
         rid = f"{namespace}/{e.config.repo_name}"
         try: return dict(folder=name, repo_id=rid, url=e.push_to_hub(rid, private=private, api=api), error=None)
-        except Exception as err: return dict(folder=name, repo_id=rid, url=None, error=f"{type(err).__name__}: {err}")
+        except Exception as err:
+            return dict(folder=name, repo_id=rid, url=None, error=f"{type(err).__name__}: {err}")
     with ThreadPoolExecutor(max_workers) as ex:
-        rows = list(tqdm(ex.map(one, items), total=len(items), desc='Publishing ESMs', disable=not progress, leave=False))
+        rows = list(tqdm(ex.map(one, items), total=len(items), desc='Publishing ESMs', disable=not progress,
+                         leave=False))
     return pd.DataFrame(rows, columns=['folder', 'repo_id', 'url', 'error'])

@@ -16,9 +16,9 @@ from .esm import ESM
 from .logme import TargetStats, target_stats, score_linear_maps, logme, LinearScorer
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'METHODS', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score', 'CPUScorer', 'BatchedScorer',
-           'HScoreScorer', 'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method',
-           'esm_method', 'vocab_overlap', 'methods_table', 'score_sources']
+__all__ = ['PRECISIONS', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score', 'CPUScorer',
+           'BatchedScorer', 'HScoreScorer', 'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method',
+           'get_method', 'esm_method', 'vocab_overlap', 'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -90,7 +90,7 @@ def knn_score(F: np.ndarray | torch.Tensor, # (N, D) features
               k: int = 5) -> float:
     "Leave-one-out kNN accuracy (classification) or Pearson correlation of the neighbours' mean label (regression)."
     F = torch.as_tensor(F, dtype=torch.float64)
-    y = torch.as_tensor(np.asarray(y))
+    y = torch.as_tensor(np.array(y))
     k = min(k, len(F) - 1)
     sq = (F ** 2).sum(1)
     d2 = sq[:, None] + sq[None, :] - 2 * F @ F.T
@@ -176,7 +176,7 @@ class Target:
     is_regression: bool
     embeddings: np.ndarray # (N, d) base-model embeddings of `texts`
     model_name: str = DEFAULT_MODEL # the base model
-    pooling: str | None = None # the base model's pooling rule, which tuned encoders use too (None: the rule for `model_name`)
+    pooling: str | None = None # the base model's pooling, which tuned encoders use too (None: `model_name`'s rule)
     max_length: int = 128
     precision: str = 'float64'
     device: str | torch.device | None = None
@@ -212,7 +212,9 @@ class Method:
         "Refuse sources that lack a field this method needs."
         for s in sources:
             missing = [f for f in self.needs if getattr(s, f) is None]
-            if missing: raise ValueError(f"Method {self.name!r} needs {', '.join(missing)} of source {s.name!r}, which it lacks.")
+            if missing:
+                raise ValueError(f"Method {self.name!r} needs {', '.join(missing)} of source {s.name!r}, "
+                                 "which it lacks.")
 
 METHODS: dict[str, Method] = {}
 
@@ -251,13 +253,15 @@ def _logme_scorer(t: Target):
 
 register_method(esm_method('esm_logme', 'ESM-LogME', 'LogME of the target embeddings mapped by the ESM',
                            lambda F, t: logme(F, t.labels, t.is_regression), _logme_scorer))
-register_method(esm_method('esm_hscore', 'ESM-H-score', 'regularised H-score of the target embeddings mapped by the ESM',
+register_method(esm_method('esm_hscore', 'ESM-H-score',
+                           'regularised H-score of the target embeddings mapped by the ESM',
                            lambda F, t: hscore(F, t.labels, t.is_regression),
                            lambda t: HScoreScorer(target_stats(t.embeddings, t.labels, t.is_regression, t.device),
                                                   t.is_regression, t.precision, t.device)))
-register_method(esm_method('esm_knn', 'ESM-kNN', 'leave-one-out 5-NN accuracy on the target embeddings mapped by the ESM',
+register_method(esm_method('esm_knn', 'ESM-kNN',
+                           'leave-one-out 5-NN accuracy on the target embeddings mapped by the ESM',
                            lambda F, t: knn_score(F, t.labels, t.is_regression),
-                           lambda t: KNNScorer(t.embeddings, t.labels, t.is_regression, t.precision, t.device)));
+                           lambda t: KNNScorer(t.embeddings, t.labels, t.is_regression, t.precision, t.device)))
 
 # %% ../nbs/05a_methods.ipynb #f2d5584f
 def _logme_tuned(t: Target, sources: list[Source]) -> list[float]:
@@ -291,13 +295,17 @@ register_method(Method('vocab_overlap', 'Vocabulary overlap', ('word_types',), (
 register_method(Method('data_size', 'DataSize', ('size',), (), 'number of training examples of the source',
                        lambda t, ss: [float(s.size) for s in ss]))
 register_method(Method('random', 'Random (expected)', (), (), 'every source tied: the expected value of a random order',
-                       lambda t, ss: [0.0] * len(ss)));
+                       lambda t, ss: [0.0] * len(ss)))
+
+# %% ../nbs/05a_methods.ipynb #42e5c23f
+DEFAULT_METHOD = 'esm_knn' # chosen by the transfer experiment; see above
 
 # %% ../nbs/05a_methods.ipynb #44f031e9
 def methods_table() -> pd.DataFrame:
     "Every registered method: name, label, what it needs of a source, what it computes."
-    return pd.DataFrame([dict(method=m.name, label=m.label, needs=', '.join(m.needs) or '—', reads=', '.join(m.reads) or '—',
-                              about=m.about, ranks_esms=m.ranks_esms) for m in METHODS.values()])
+    return pd.DataFrame([dict(method=m.name, label=m.label, needs=', '.join(m.needs) or '—',
+                              reads=', '.join(m.reads) or '—', about=m.about, ranks_esms=m.ranks_esms)
+                         for m in METHODS.values()])
 
 # %% ../nbs/05a_methods.ipynb #5545639b
 def score_sources(method: str | Method, target: Target, sources: list[Source]) -> pd.DataFrame:
@@ -307,6 +315,7 @@ def score_sources(method: str | Method, target: Target, sources: list[Source]) -
     m.check(sources)
     t0 = time.perf_counter()
     scores = m.score(target, sources)
-    out = pd.DataFrame(dict(source=[s.name for s in sources], method=m.name, score=np.asarray(scores, dtype=np.float64)))
+    out = pd.DataFrame(dict(source=[s.name for s in sources], method=m.name,
+                            score=np.asarray(scores, dtype=np.float64)))
     out.attrs['seconds'] = time.perf_counter() - t0
     return out

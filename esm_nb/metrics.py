@@ -16,10 +16,12 @@ __all__ = ['regret_at_k', 'ndcg_at_k', 'best_rank', 'selection_metrics']
 # %% ../nbs/10_metrics.ipynb #30b5fde8
 def _check(predicted, measured):
     p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
-    if p.ndim != 1 or p.shape != m.shape: raise ValueError(f"`predicted` and `measured` must be 1-D and of the same length; got {p.shape} and {m.shape}.")
+    if p.ndim != 1 or p.shape != m.shape:
+        raise ValueError(f"`predicted` and `measured` must be 1-D and of the same length; got {p.shape} and {m.shape}.")
     if len(p) == 0: raise ValueError("The pool of sources is empty: there is nothing to rank.")
     bad = ~np.isfinite(p) | ~np.isfinite(m)
-    if bad.any(): raise ValueError(f"{bad.sum()} source(s) have a missing or non-finite predicted or measured value; drop them or fill them in first.")
+    if bad.any(): raise ValueError(f"{bad.sum()} source(s) have a missing or non-finite predicted or measured value; "
+                                  "drop them or fill them in first.")
     return p, m
 
 def _tie_groups(p):
@@ -33,7 +35,8 @@ def _expected_top_k_best(p, m, k):
     best_above, taken = -np.inf, 0
     for g in _tie_groups(p):
         if taken + len(g) <= k:
-            best_above = max(best_above, m[g].max()); taken += len(g)
+            best_above = max(best_above, m[g].max())
+            taken += len(g)
             if taken == k: return best_above
             continue
         r, n = k - taken, len(g)
@@ -43,7 +46,7 @@ def _expected_top_k_best(p, m, k):
     return best_above
 
 def regret_at_k(predicted, measured, k: int = 5,
-                relative: bool = True, # percent of the best measured value; False: in the measure's own units (for gains)
+                relative: bool = True, # percent of the best measured value; False: in the measure's units (for gains)
                ) -> float:
     "How much of the best measured value is lost by picking the best of the top `k` predicted sources."
     p, m = _check(predicted, measured)
@@ -51,7 +54,8 @@ def regret_at_k(predicted, measured, k: int = 5,
     best = m.max()
     lost = best - _expected_top_k_best(p, m, min(k, len(p)))
     if not relative: return float(lost)
-    if best == 0: raise ValueError("The best measured value is 0, so a relative regret is undefined; use scores (e.g. accuracy), or relative=False for gains.")
+    if best == 0: raise ValueError("The best measured value is 0, so a relative regret is undefined; "
+                                   "use scores (e.g. accuracy), or relative=False for gains.")
     return float(100 * lost / abs(best))
 
 # %% ../nbs/10_metrics.ipynb #bea3b85f
@@ -64,10 +68,12 @@ def ndcg_at_k(predicted, measured, k: int = 5) -> float:
     disc = np.array([1 / np.log2(i + 2) if i < k else 0.0 for i in range(len(p))])
     dcg, start = 0.0, 0
     for g in _tie_groups(p):
-        dcg += gain[g].sum() * disc[start:start + len(g)].mean(); start += len(g)
+        dcg += gain[g].sum() * disc[start:start + len(g)].mean()
+        start += len(g)
     ideal = np.sum(np.sort(gain)[::-1] * disc)
     return float(dcg / ideal)
 
+# %% ../nbs/10_metrics.ipynb #0f888d75
 def best_rank(predicted, measured) -> float:
     "Expected position (1 = top) of the best measured source in the predicted order."
     p, m = _check(predicted, measured)
@@ -75,6 +81,7 @@ def best_rank(predicted, measured) -> float:
     above, same = int((p > p[i]).sum()), int((p == p[i]).sum())
     return above + (same + 1) / 2
 
+# %% ../nbs/10_metrics.ipynb #bf576a75
 def selection_metrics(predicted, measured, ks=(1, 3, 5)) -> dict:
     "All the ranking-quality figures for one target: regret@k, NDCG@5, rank of the best source, Spearman, Kendall."
     p, m = _check(predicted, measured)

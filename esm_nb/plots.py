@@ -17,30 +17,38 @@ __all__ = ['align_measured', 'plot_predicted_vs_measured', 'plot_transfer', 'ran
 # %% ../nbs/12_plots.ipynb #9aeef5de
 def _as_series(measured) -> pd.Series:
     if isinstance(measured, pd.DataFrame):
-        if 'task' not in measured.columns: raise ValueError(f"A DataFrame of measured results needs a 'task' column; it has {list(measured.columns)}.")
+        if 'task' not in measured.columns:
+            raise ValueError(f"A DataFrame of measured results needs a 'task' column; it has {list(measured.columns)}.")
         num = [c for c in measured.columns if c != 'task' and pd.api.types.is_numeric_dtype(measured[c])]
         if not num: raise ValueError("The DataFrame of measured results has no numeric column next to 'task'.")
         measured = measured.set_index('task')[num[0]]
     s = pd.Series(measured, dtype=float)
-    if s.index.duplicated().any(): raise ValueError(f"Tasks measured twice: {sorted(set(s.index[s.index.duplicated()]))}.")
-    if s.isna().any(): raise ValueError(f"Missing measured values for {list(s.index[s.isna()])}; remove them or fill them in.")
+    if s.index.duplicated().any():
+        raise ValueError(f"Tasks measured twice: {sorted(set(s.index[s.index.duplicated()]))}.")
+    if s.isna().any():
+        raise ValueError(f"Missing measured values for {list(s.index[s.isna()])}; remove them or fill them in.")
     return s
 
+# %% ../nbs/12_plots.ipynb #261556e1
 def align_measured(ranking: TaskRanking, measured) -> pd.DataFrame:
     "The ranked tasks that have a measured result: `task`, `rank`, `score` (predicted) and `measured`."
     s = _as_series(measured)
     labels, ids = ranking.labels, list(ranking.table['Task ID'])
-    by_label = {l: i for i, l in enumerate(labels)}
+    by_label = {label: i for i, label in enumerate(labels)}
     rows, unknown = [], []
     for key, v in s.items():
         if key in by_label: i = by_label[key]
         elif ids.count(key) == 1: i = ids.index(key)
         elif ids.count(key) > 1:
             raise ValueError(f"{key!r} names {ids.count(key)} ranked tasks (several subsets); use one of "
-                             f"{[l for l, t in zip(labels, ids) if t == key]}.")
-        else: unknown.append(key); continue
-        rows.append(dict(task=labels[i], rank=int(ranking.table['Rank'].iloc[i]), score=float(ranking.table['Score'].iloc[i]), measured=v))
-    if unknown: raise ValueError(f"Measured results for tasks that are not in the ranking: {unknown}. Use the names in ranking.labels, e.g. {labels[:3]}.")
+                             f"{[label for label, t in zip(labels, ids) if t == key]}.")
+        else:
+            unknown.append(key)
+            continue
+        rows.append(dict(task=labels[i], rank=int(ranking.table['Rank'].iloc[i]),
+                         score=float(ranking.table['Score'].iloc[i]), measured=v))
+    if unknown: raise ValueError(f"Measured results for tasks that are not in the ranking: {unknown}. "
+                                 f"Use the names in ranking.labels, e.g. {labels[:3]}.")
     return pd.DataFrame(rows).sort_values('rank').reset_index(drop=True)
 
 # %% ../nbs/12_plots.ipynb #a7744ca3
@@ -51,18 +59,23 @@ def plot_predicted_vs_measured(predicted, measured, names=None, kind: str = 'sco
     import matplotlib.pyplot as plt
     if kind not in ('score', 'gain'): raise ValueError(f"kind must be 'score' or 'gain', not {kind!r}.")
     p, m = np.asarray(predicted, float), np.asarray(measured, float)
-    if p.shape != m.shape or p.ndim != 1: raise ValueError(f"predicted and measured must be 1-D of the same length, got {p.shape} and {m.shape}.")
-    if len(p) < 2: raise ValueError(f"Need measured results for at least 2 tasks to compare a ranking with them; got {len(p)}.")
+    if p.shape != m.shape or p.ndim != 1:
+        raise ValueError(f"predicted and measured must be 1-D of the same length, got {p.shape} and {m.shape}.")
+    if len(p) < 2:
+        raise ValueError(f"Need measured results for at least 2 tasks to compare a ranking with them; got {len(p)}.")
     y = m - baseline if (baseline is not None and kind == 'score') else m
     if ax is None: _, ax = plt.subplots(figsize=(6.4, 4.6))
     ax.scatter(p, y, color='tab:blue', zorder=3)
     for i, n in enumerate(names or []):
         ax.annotate(n, (p[i], y[i]), fontsize=7, xytext=(3, 3), textcoords='offset points', alpha=0.8)
-    best = int(np.argmax(m)); ax.scatter([p[best]], [y[best]], s=120, facecolors='none', edgecolors='tab:orange', lw=2, zorder=4, label='best measured')
+    best = int(np.argmax(m))
+    ax.scatter([p[best]], [y[best]], s=120, facecolors='none', edgecolors='tab:orange', lw=2, zorder=4,
+               label='best measured')
     if kind == 'gain' or baseline is not None: ax.axhline(0, color='grey', lw=0.8, ls='--', zorder=1)
     lines = []
     if np.ptp(p) > 0 and np.ptp(m) > 0:
-        lines.append(f"Spearman ρ = {stats.spearmanr(p, m).statistic:.2f}   Kendall τ = {stats.kendalltau(p, m).statistic:.2f}")
+        lines.append(f"Spearman ρ = {stats.spearmanr(p, m).statistic:.2f}   "
+                     f"Kendall τ = {stats.kendalltau(p, m).statistic:.2f}")
     rel = kind == 'score'
     regs = [f"@{k}: {regret_at_k(p, m, k, relative=rel):.2f}{'%' if rel else ''}" for k in ks]
     lines.append(('regret ' if rel else 'gain lost ') + '  '.join(regs))
@@ -70,11 +83,14 @@ def plot_predicted_vs_measured(predicted, measured, names=None, kind: str = 'sco
     ax.text(0.02, 0.98, '\n'.join(lines), transform=ax.transAxes, va='top', fontsize=8,
             bbox=dict(boxstyle='round', fc='white', ec='0.8', alpha=0.9))
     ax.set_xlabel(predicted_label)
-    ax.set_ylabel(measured_label or ('gain over no intermediate step' if (kind == 'gain' or baseline is not None) else 'measured score'))
+    gains = kind == 'gain' or baseline is not None
+    ax.set_ylabel(measured_label or ('gain over no intermediate step' if gains else 'measured score'))
     if title: ax.set_title(title, fontsize=10)
-    ax.legend(loc='lower right', fontsize=7); ax.figure.tight_layout()
+    ax.legend(loc='lower right', fontsize=7)
+    ax.figure.tight_layout()
     return ax.figure
 
+# %% ../nbs/12_plots.ipynb #b01a87ff
 def plot_transfer(ranking: TaskRanking, measured, kind: str = 'score', baseline: float | None = None, ks=(1, 3, 5),
                   ax=None, annotate: bool = True):
     "Predicted score of each ranked task vs. its measured transfer result (`measured`: task → score or gain)."
@@ -88,11 +104,14 @@ def rank_comparison(a: TaskRanking, b: TaskRanking) -> pd.DataFrame:
     ta = pd.DataFrame({'task': a.labels, 'rank_a': a.table['Rank'].values, 'score_a': a.table['Score'].values})
     tb = pd.DataFrame({'task': b.labels, 'rank_b': b.table['Rank'].values, 'score_b': b.table['Score'].values})
     out = ta.merge(tb, on='task', how='inner')
-    if out.empty: raise ValueError("The two rankings share no task: nothing to compare. Were they scored with ESMs of different base models?")
-    out['rank_a'] = out.rank_a.rank(method='min').astype(int); out['rank_b'] = out.rank_b.rank(method='min').astype(int)
+    if out.empty: raise ValueError("The two rankings share no task: nothing to compare. "
+                                   "Were they scored with ESMs of different base models?")
+    out['rank_a'] = out.rank_a.rank(method='min').astype(int)
+    out['rank_b'] = out.rank_b.rank(method='min').astype(int)
     out['change'] = out.rank_a - out.rank_b
     return out.sort_values('rank_a').reset_index(drop=True)
 
+# %% ../nbs/12_plots.ipynb #ca44ffe6
 def compare_rankings(a: TaskRanking, b: TaskRanking, names: tuple[str, str] | None = None, top_k: int = 15, ax=None):
     "Slope chart of the ranks of the shared tasks in two rankings (the top `top_k` of either)."
     import matplotlib.pyplot as plt
@@ -102,12 +121,17 @@ def compare_rankings(a: TaskRanking, b: TaskRanking, names: tuple[str, str] | No
     if ax is None: _, ax = plt.subplots(figsize=(8, 0.32 * len(shown) + 1.6))
     for _, r in shown.iterrows():
         moved = abs(r.change) >= 3
-        ax.plot([0, 1], [r.rank_a, r.rank_b], color='tab:orange' if moved else 'tab:blue', alpha=0.9 if moved else 0.5, marker='o')
+        ax.plot([0, 1], [r.rank_a, r.rank_b], color='tab:orange' if moved else 'tab:blue', alpha=0.9 if moved else 0.5,
+                marker='o')
         ax.text(-0.03, r.rank_a, r.task, ha='right', va='center', fontsize=7)
         ax.text(1.03, r.rank_b, r.task, ha='left', va='center', fontsize=7)
-    ax.set_xlim(-1, 2); ax.invert_yaxis(); ax.set_xticks([0, 1], [n.replace(' (', '\n(') for n in names], fontsize=8)
-    ax.set_yticks([]); [ax.spines[s].set_visible(False) for s in ('left', 'right', 'top')]
+    ax.set_xlim(-1, 2)
+    ax.invert_yaxis()
+    ax.set_xticks([0, 1], [n.replace(' (', '\n(') for n in names], fontsize=8)
+    ax.set_yticks([])
+    for side in ('left', 'right', 'top'): ax.spines[side].set_visible(False)
     tau = stats.kendalltau(c.rank_a, c.rank_b).statistic if len(c) > 1 else np.nan
-    ax.set_title(f"Rank of each shared task: Kendall τ = {tau:.2f} over {len(c)} tasks\n(orange: moved 3 or more places)", fontsize=9)
+    ax.set_title(f"Rank of each shared task: Kendall τ = {tau:.2f} over {len(c)} tasks\n"
+                 "(orange: moved 3 or more places)", fontsize=9)
     ax.figure.tight_layout()
     return ax.figure

@@ -14,7 +14,7 @@ from .data import TaskDataset, check_target
 from .embed import Embedder, DEFAULT_MODEL
 from .esm import ESM, ESMConfig, esm_folders, iter_esm_folder
 from .bank import ESMBank
-from .methods import Method, Target, get_method, METHODS
+from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD
 
 # %% auto #0
 __all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy', 'as_banks',
@@ -28,17 +28,19 @@ def same_model(a: str, b: str) -> bool:
     if a == b: return True
     return ('/' not in a or '/' not in b) and a.split('/')[-1] == b.split('/')[-1]
 
+# %% ../nbs/06_rank.ipynb #27c3affc
 def mismatch(config: ESMConfig, dim: int, model_name: str, target_dim: int) -> str | None:
-    "Why an ESM (its config and dimension) cannot score embeddings of `model_name` with dimension `target_dim`, or None."
+    "Why an ESM (its config and dimension) cannot score `target_dim`-dimensional embeddings of `model_name`, or None."
     if not same_model(config.base_model_name, model_name):
         return f"trained for base model {config.base_model_name!r}, not {model_name!r}"
     if dim != target_dim: return f"embedding dimension {dim}, but the target embeddings have {target_dim}"
     return None
 
 # %% ../nbs/06_rank.ipynb #d3636982
-COPY_SUFFIXES = {'dedup', 'deduped', 'deduplicated', 'clean', 'cleaned', 'processed', 'preprocessed', 'copy', 'mirror', 'sample',
-                 'sampled', 'small', 'subset', 'mini', 'tiny', 'full', 'balanced', 'shuffled', 'filtered', 'fixed', 'formatted',
-                 'hf', 'parquet', 'csv', 'json', 'jsonl', 'dataset', 'data', 'v1', 'v2', 'v3', 'new', 'raw', 'splits'}
+COPY_SUFFIXES = {'dedup', 'deduped', 'deduplicated', 'clean', 'cleaned', 'processed', 'preprocessed', 'copy', 'mirror',
+                 'sample', 'sampled', 'small', 'subset', 'mini', 'tiny', 'full', 'balanced', 'shuffled', 'filtered',
+                 'fixed', 'formatted', 'hf', 'parquet', 'csv', 'json', 'jsonl', 'dataset', 'data', 'v1', 'v2', 'v3',
+                 'new', 'raw', 'splits'}
 GENERIC_SUBSETS = {'default', 'all', 'plaintext', 'main', 'full'}
 
 def dataset_key(name: str | None) -> str | None:
@@ -81,6 +83,17 @@ def count_candidates(esms=None, esm_dir=None, banks: list[ESMBank] = ()) -> int:
     "How many candidates `candidates` will yield (for the progress bar)."
     return len(esms or []) + (len(esm_folders(esm_dir)) if esm_dir is not None else 0) + sum(len(b) for b in banks)
 
+# %% ../nbs/06_rank.ipynb #e6cfa4b6
+def esm_method(method: str) -> Method:
+    "The registered method `method`, if it ranks ESMs alone; else an error naming the ones that do."
+    m = get_method(method)
+    if not m.ranks_esms:
+        usable = [k for k, v in METHODS.items() if v.ranks_esms]
+        raise ValueError(f"Method {method!r} needs {', '.join(m.needs) or 'nothing'} of each source, not ESMs; "
+                         f"a ranking of ESMs takes {', '.join(usable)}. "
+                         "The transfer experiment (esm_nb.transfer) compares all methods.")
+    return m
+
 # %% ../nbs/06_rank.ipynb #1452bcc3
 def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Method, target: Target):
     "A candidate as `(W, b)` to score, a score (a non-linear ESM, applied to `X`), or the reason it cannot be scored."
@@ -89,7 +102,8 @@ def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Met
         return mismatch(config, item.dim, model_name, X.shape[1]) or method.score_features(item.transform(X), target)
     W, b = item.linear_weights() if isinstance(item, ESM) else item
     reason = mismatch(config, W.shape[1], model_name, X.shape[1])
-    if reason is None and not (torch.isfinite(W).all() and torch.isfinite(b).all()): reason = "weights contain NaN or Inf"
+    if reason is None and not (torch.isfinite(W).all() and torch.isfinite(b).all()):
+        reason = "weights contain NaN or Inf"
     return reason or (W, b)
 
 def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list):
@@ -105,29 +119,23 @@ def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list
     configs.extend(c for _, c, _, _ in chunk)
     scores.extend(got)
 
-def esm_method(method: str) -> Method:
-    "The registered method `method`, if it ranks ESMs alone; else an error naming the ones that do."
-    m = get_method(method)
-    if not m.ranks_esms:
-        usable = [k for k, v in METHODS.items() if v.ranks_esms]
-        raise ValueError(f"Method {method!r} needs {', '.join(m.needs) or 'nothing'} of each source, not ESMs; a ranking of "
-                         f"ESMs takes {', '.join(usable)}. The transfer experiment (esm_nb.transfer) compares all methods.")
-    return m
-
 def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: bool, model_name: str,
                      precision: str = 'float64', device=None, chunk_size: int = 32, total: int | None = None,
                      progress: bool = True, batched: bool | None = None,
-                     method: str = 'esm_logme', # an ESM method of `esm_nb.methods.METHODS`
+                     method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
                     ) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`. `batched`: torch batches (default on GPU)."
     m = esm_method(method)
-    device = torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    device = torch.device(device)
     batched = device.type != 'cpu' if batched is None else batched
-    target = Target([], np.asarray(labels), is_regression, X, model_name, precision=precision, device=device, batched=batched)
+    target = Target([], np.asarray(labels), is_regression, X, model_name, precision=precision, device=device,
+                    batched=batched)
     scorer = m.scorer(target)
     size = chunk_size if scorer.batched else 1
     configs, scores, skipped, pending = [], [], [], []
-    for name, config, item in tqdm(stream, total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False):
+    bar = tqdm(stream, total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False)
+    for name, config, item in bar:
         got = _linear_maps(name, config, item, model_name, X, m, target)
         if isinstance(got, str): skipped.append((name, got))
         elif isinstance(got, tuple): pending.append((name, config, *got))
@@ -141,12 +149,13 @@ def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: b
     return configs, scores, skipped
 
 # %% ../nbs/06_rank.ipynb #ec8fa8a1
-COLUMNS = ['Rank', 'Task ID', 'Task Subset', 'Text Column', 'Label Column', 'Task Split', 'Num Examples', 'ESM Architecture', 'Score']
+COLUMNS = ['Rank', 'Task ID', 'Task Subset', 'Text Column', 'Label Column', 'Task Split', 'Num Examples',
+           'ESM Architecture', 'Score']
 
 class TaskRanking:
     "Intermediate tasks ranked by a method's score (higher is better), with the ESMs that were skipped."
     def __init__(self, table: pd.DataFrame, skipped: pd.DataFrame | None = None, target: str | None = None,
-                 model_name: str | None = None, method: str = 'esm_logme'):
+                 model_name: str | None = None, method: str = DEFAULT_METHOD):
         self.table = table.reset_index(drop=True)
         self.skipped = skipped if skipped is not None else pd.DataFrame(columns=['ESM', 'Reason'])
         self.target, self.model_name, self.method = target, model_name, method
@@ -172,21 +181,23 @@ class TaskRanking:
         return [self._label(r) for _, r in self.table.iterrows()]
 
     def __repr__(self):
-        head = f"TaskRanking for {self.target!r} with {self.model_name!r} by {METHODS[self.method].label}: {len(self)} tasks"
+        head = (f"TaskRanking for {self.target!r} with {self.model_name!r} by {METHODS[self.method].label}: "
+                f"{len(self)} tasks")
         if len(self.skipped): head += f", {len(self.skipped)} skipped"
         lines = [f"{r['Rank']:>3}. {self._label(r):<60} Score: {r['Score']:.6f}" for r in self]
         return '\n'.join([head] + lines)
 
     def _repr_html_(self):
-        html = (f"<p><b>Ranking for {self.target}</b> with <code>{self.model_name}</code> by {METHODS[self.method].label}: "
-                f"{len(self)} tasks</p>")
+        html = (f"<p><b>Ranking for {self.target}</b> with <code>{self.model_name}</code> "
+                f"by {METHODS[self.method].label}: {len(self)} tasks</p>")
         html += self._shown().to_html(index=False, float_format=lambda v: f'{v:.6f}')
         if len(self.skipped):
-            html += f"<details><summary>{len(self.skipped)} ESM(s) skipped</summary>{self.skipped.to_html(index=False)}</details>"
+            html += (f"<details><summary>{len(self.skipped)} ESM(s) skipped</summary>"
+                     f"{self.skipped.to_html(index=False)}</details>")
         return html
 
     def plot(self, top_k: int = 20, ax=None, highlight: list[str] | None = None):
-        "Horizontal bar chart of the `top_k` best scores (best on top); `highlight` tasks (labels or task ids) in another colour."
+        "Bar chart of the `top_k` best scores, best on top; `highlight` tasks (labels or task ids) in another colour."
         import matplotlib.pyplot as plt
         t = self.table.head(top_k)
         if ax is None: _, ax = plt.subplots(figsize=(8, 0.35 * len(t) + 1.2))
@@ -200,26 +211,30 @@ class TaskRanking:
         pad = (hi - lo) * 0.15 + 1e-3
         ax.set_xlim(lo - pad, hi + pad / 3)
         ax.set_xlabel(f'{METHODS[self.method].label} score (higher: expected to transfer better)')
-        ax.set_title(f"Intermediate tasks for {self.target}" + (f"\n({self.model_name})" if self.model_name else ''), fontsize=10)
+        title = f"Intermediate tasks for {self.target}" + (f"\n({self.model_name})" if self.model_name else '')
+        ax.set_title(title, fontsize=10)
         ax.figure.tight_layout()
         return ax.figure
 
 # %% ../nbs/06_rank.ipynb #c8aa530a
 def _row(c: ESMConfig, score: float) -> dict:
-    return {'Task ID': c.task_id, 'Task Subset': c.task_subset, 'Text Column': c.text_column, 'Label Column': c.label_column,
-            'Task Split': c.task_split, 'Num Examples': c.num_examples, 'ESM Architecture': c.esm_architecture, 'Score': score}
+    return {'Task ID': c.task_id, 'Task Subset': c.task_subset, 'Text Column': c.text_column,
+            'Label Column': c.label_column, 'Task Split': c.task_split, 'Num Examples': c.num_examples,
+            'ESM Architecture': c.esm_architecture, 'Score': score}
 
 def hub_esms(model_name: str, progress: bool = True) -> tuple[list[ESM], list[tuple[str, str]]]:
     "The ESMs published on the Hugging Face Hub for `model_name` (see `esm_nb.hub`), and the repos that failed."
     from esm_nb.hub import find_esms, fetch_esms
     try: repos = find_esms(model_name)
     except Exception as e:
-        raise ValueError(f"No ESMs given and the Hub could not be searched for {model_name!r} ({type(e).__name__}: {e}). "
+        raise ValueError(f"No ESMs given and the Hub could not be searched for {model_name!r} "
+                         f"({type(e).__name__}: {e}). "
                          "Pass esms=[...], esm_dir='folder' or banks='bank.safetensors'; the bundled zoo for "
                          f"{DEFAULT_MODEL!r} is at esm_nb.zoo.bundled_zoo_dir().") from e
     if repos.empty:
         raise ValueError(f"No ESMs are published on the Hub for {model_name!r}. Pass esms=[...], esm_dir='folder' or "
-                         f"banks='bank.safetensors'; the bundled zoo for {DEFAULT_MODEL!r} is at esm_nb.zoo.bundled_zoo_dir().")
+                         f"banks='bank.safetensors'; the bundled zoo for {DEFAULT_MODEL!r} is at "
+                         "esm_nb.zoo.bundled_zoo_dir().")
     return fetch_esms(repos.repo_id.tolist(), progress=progress)
 
 # %% ../nbs/06_rank.ipynb #9ca2eece
@@ -236,14 +251,14 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     model_name: str = DEFAULT_MODEL, # base model the embeddings (and ESMs) come from
                     *, esms: list[ESM] | None = None, esm_dir: str | Path | None = None,
                     banks=None, # bank file(s) of linear ESMs
-                    method: str = 'esm_logme', # an ESM method of `esm_nb.methods.METHODS`
+                    method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
                     target: str = 'target', precision: str = 'float64', device=None, chunk_size: int = 32,
                     progress: bool = True,
-                    skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed before scoring, listed first
+                    skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed earlier, listed first
                     target_subset: str | None = None, # the target's subset, if it has one
                     keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                    ) -> TaskRanking:
-    "Rank ESMs for precomputed target embeddings and labels; `target` names the target dataset (its copies are left out)."
+    "Rank ESMs for precomputed embeddings and labels; `target` names the target dataset (its copies are left out)."
     esm_method(method)
     skipped = list(skipped)
     if esms is None and esm_dir is None and banks is None:
@@ -257,8 +272,10 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
     banks = as_banks(banks)
     stream = candidates(esms, esm_dir, banks, chunk_size)
     if not keep_target_copies: stream = _without_copies(stream, target, target_subset, skipped)
-    configs, scores, failed = score_candidates(stream, X, np.asarray(labels), is_regression, model_name, precision, device,
-                                               chunk_size, count_candidates(esms, esm_dir, banks), progress, method=method)
+    total = count_candidates(esms, esm_dir, banks)
+    configs, scores, failed = score_candidates(stream, X, np.asarray(labels), is_regression, model_name,
+                                               precision=precision, device=device, chunk_size=chunk_size,
+                                               total=total, progress=progress, method=method)
     skipped += failed
     scores = np.asarray(scores, dtype=np.float64)
     table = pd.DataFrame([_row(c, s) for c, s in zip(configs, scores)], columns=COLUMNS[1:])
@@ -267,12 +284,13 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
     shown = target + (f' ({target_subset})' if target_subset else '')
     return TaskRanking(table, pd.DataFrame(skipped, columns=['ESM', 'Reason']), shown, model_name, method)
 
+# %% ../nbs/06_rank.ipynb #436ed5b2
 def compute_task_ranking(dataset: TaskDataset, # the target task
                          model_name: str = DEFAULT_MODEL, # base model the ESMs were trained for
                          esms: list[ESM] | None = None, # ESMs to rank
                          esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
                          banks=None, # bank file(s) of linear ESMs to rank as well
-                         *, method: str = 'esm_logme', # an ESM method of `esm_nb.methods.METHODS`
+                         *, method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
                          embeddings: np.ndarray | None = None, # precomputed target embeddings (n, d)
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
                          batch_size: int = 64, max_length: int = 128, device=None, cache_dir=None,
@@ -290,7 +308,8 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
         embeddings = embedder(dataset.texts)
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or len(embeddings) != len(dataset):
-        raise ValueError(f"Embeddings of shape {embeddings.shape} do not match the {len(dataset)} texts of the dataset.")
+        raise ValueError(f"Embeddings of shape {embeddings.shape} do not match "
+                         f"the {len(dataset)} texts of the dataset.")
     return rank_embeddings(embeddings, dataset.labels, dataset.is_regression, model_name, esms=esms, esm_dir=esm_dir,
                            banks=banks, method=method, target=dataset.task_id, precision=precision, device=device,
                            chunk_size=chunk_size, progress=progress, skipped=hub_failed,

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/transfer.html.md"""
 
 # %% ../nbs/11_transfer.ipynb #fdfc5cdc
 from __future__ import annotations
-import json, re, time
+import json, re, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -21,9 +21,9 @@ from .methods import METHODS, Source, Target, get_method, score_sources, word_ty
 from .metrics import selection_metrics
 
 # %% auto #0
-__all__ = ['NO_SOURCE', 'SOURCE_SEED', 'ESM_FITS', 'LOWER_IS_BETTER', 'DEFAULT_TARGETS', 'TransferBudget', 'task_metric',
-           'evaluate', 'slug', 'TransferRunner', 'bootstrap_summary', 'paired_comparison', 'corpus_experiment',
-           'corpus_sizes', 'pack_experiment', 'unpack_experiment', 'plot_regret', 'write_report']
+__all__ = ['NO_SOURCE', 'SOURCE_SEED', 'ESM_FITS', 'SOURCE_FILES', 'LOWER_IS_BETTER', 'DEFAULT_TARGETS', 'TransferBudget',
+           'task_metric', 'evaluate', 'slug', 'TransferRunner', 'bootstrap_summary', 'paired_comparison',
+           'corpus_experiment', 'corpus_sizes', 'pack_experiment', 'unpack_experiment', 'plot_regret', 'write_report']
 
 # %% ../nbs/11_transfer.ipynb #59feb1af
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class TransferBudget:
     target: FineTuneBudget = FineTuneBudget(epochs=3, batch_size=16, learning_rate=1e-4) # once per pair and seed
     seeds: tuple = (42,) # target fine-tuning seeds; results are averaged over them
 
-    def to_dict(self) -> dict: return dict(source=asdict(self.source), target=asdict(self.target), seeds=list(self.seeds))
+    def to_dict(self) -> dict:
+        return dict(source=asdict(self.source), target=asdict(self.target), seeds=list(self.seeds))
 
     @classmethod
     def from_dict(cls, d: dict) -> TransferBudget:
@@ -84,7 +85,7 @@ class TransferRunner:
                  model_name: str = DEFAULT_MODEL, budget: TransferBudget | None = None,
                  *, methods: list[str] | None = None, # registry names (default: all of `esm_nb.methods.METHODS`)
                  esm_fits: tuple[str, ...] = tuple(ESM_FITS), # the ESM fits each ESM method is scored on
-                 source_sizes: dict[str, int] | None = None, # examples in each whole source dataset (default: the sample)
+                 source_sizes: dict[str, int] | None = None, # examples of each whole source (default: the sample's)
                  device=None, progress: bool = True, log=print):
         self.work_dir, self.sources, self.targets = Path(work_dir), dict(sources), dict(targets)
         self.model_name, self.budget = model_name, budget or TransferBudget()
@@ -155,6 +156,12 @@ class TransferRunner:
     def predictions_path(self, target: str) -> Path: return self.work_dir/'predictions'/f'{slug(target)}.json'
 
 # %% ../nbs/11_transfer.ipynb #02d217ee
+SOURCE_FILES = dict(encoder='encoder', esm='esm_adamw', mean_embedding='base_mean.npy', word_types='word_types.json')
+
+def _mb(path: Path) -> float:
+    if path.is_file(): return path.stat().st_size / 2**20
+    return sum(f.stat().st_size for f in path.rglob('*') if f.is_file()) / 2**20
+
 @patch
 def prepare_source(self: TransferRunner, name: str) -> dict:
     "Fine-tune on source `name` once; keep the tuned encoder, both ESMs, mean embedding, word types and size."
@@ -184,6 +191,7 @@ def prepare_source(self: TransferRunner, name: str) -> dict:
         esm.save_pretrained(d/f'esm_{fit}')
     np.save(d/'base_mean.npy', X.mean(0))
     (d/'word_types.json').write_text(json.dumps(sorted(word_types(ds.texts))))
+    info.update({f'{k}_mb': _mb(d/f) for k, f in SOURCE_FILES.items()})  # kept: a copy of the folder may leave some out
     _write_json(d/'source.json', info)
     return info
 
@@ -209,7 +217,8 @@ def source(self: TransferRunner, name: str, fit: str | None = None) -> Source:
     "What the methods may know of a prepared source (its `fit` ESM, if given)."
     d = self.source_dir(name)
     return Source(name, esm=ESM.from_pretrained(d/f'esm_{fit}') if fit else None, size=self.source_sizes[name],
-                  mean_embedding=np.load(d/'base_mean.npy'), word_types=set(json.loads((d/'word_types.json').read_text())),
+                  mean_embedding=np.load(d/'base_mean.npy'),
+                  word_types=set(json.loads((d/'word_types.json').read_text())),
                   encoder=str(d/'encoder'))
 
 @patch
@@ -293,15 +302,15 @@ def evaluation(self: TransferRunner) -> pd.DataFrame:
         if not self.predictions_path(t).exists(): continue
         r = runs[(runs.target == t) & (runs.source != NO_SOURCE)]
         per_seed = r.pivot_table(index='source', columns='seed', values='score')
+        per_seed = per_seed.dropna(axis=1)  # the seeds finished for the whole pool
         pred = self.predict(t)
         for key in self.variants:
             p = pred[pred.method == key].set_index('source')['score']
             common = [s for s in p.index if s in per_seed.index]
             if len(common) < 2: continue
             rows.append(dict(target=t, method=key, **_metrics(p[common].values, per_seed.loc[common].mean(1).values)))
-        full = per_seed.dropna()
-        if full.shape[1] >= 2 and len(full) >= 2:
-            held = [_metrics(full.drop(columns=s).mean(1).values, full[s].values) for s in full.columns]
+        if per_seed.shape[1] >= 2 and len(per_seed) >= 2:
+            held = [_metrics(per_seed.drop(columns=s).mean(1).values, per_seed[s].values) for s in per_seed.columns]
             rows.append(dict(target=t, method='seed_oracle', **pd.DataFrame(held).mean().to_dict()))
     return pd.DataFrame(rows)
 
@@ -320,20 +329,10 @@ def summary(self: TransferRunner) -> pd.DataFrame:
     return s.reindex([m for m in self.labels() if m in s.index])
 
 # %% ../nbs/11_transfer.ipynb #b1298a11
-def _mb(path: Path) -> float:
-    if path.is_file(): return path.stat().st_size / 2**20
-    return sum(f.stat().st_size for f in path.rglob('*') if f.is_file()) / 2**20
-
 @patch
 def source_costs(self: TransferRunner) -> pd.DataFrame:
     "One-off cost of each prepared source: seconds of each step and megabytes of what the methods keep."
-    rows = []
-    for p in sorted((self.work_dir/'sources').glob('*/source.json')):
-        info, d = json.loads(p.read_text()), p.parent
-        info.update(encoder_mb=_mb(d/'encoder'), esm_mb=_mb(d/'esm_adamw'), mean_embedding_mb=_mb(d/'base_mean.npy'),
-                    word_types_mb=_mb(d/'word_types.json'))
-        rows.append(info)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([json.loads(p.read_text()) for p in sorted((self.work_dir/'sources').glob('*/source.json'))])
 
 @patch
 def method_costs(self: TransferRunner) -> pd.DataFrame:
@@ -353,7 +352,8 @@ def method_costs(self: TransferRunner) -> pd.DataFrame:
         needs, s, mb = METHODS[name].needs, 0.0, 0.0
         if len(src):
             if 'esm' in needs:
-                s = (src.embed_seconds + src.finetune_seconds + src.tuned_embed_seconds + src[f'esm_{fit}_fit_seconds']).mean()
+                tune = src.embed_seconds + src.finetune_seconds + src.tuned_embed_seconds
+                s = (tune + src[f'esm_{fit}_fit_seconds']).mean()
                 mb = src.esm_mb.mean()
             elif 'encoder' in needs: s, mb = src.finetune_seconds.mean(), src.encoder_mb.mean()
             elif 'mean_embedding' in needs: s, mb = src.embed_seconds.mean(), src.mean_embedding_mb.mean()
@@ -377,7 +377,9 @@ def bootstrap_summary(ev: pd.DataFrame, # `TransferRunner.evaluation()`: one row
         row = dict(method=m, num_targets=int(g[metrics[0]].notna().sum()))
         for k in metrics:
             v = g[k].to_numpy(dtype=float)
-            boot = np.nanmean(v[picks], axis=1)
+            with warnings.catch_warnings():  # a resample of targets where the metric is undefined (e.g. no spread)
+                warnings.simplefilter('ignore', RuntimeWarning)
+                boot = np.nanmean(v[picks], axis=1)
             lo, hi = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
             row.update({k: np.nanmean(v), f'{k}_lo': lo, f'{k}_hi': hi})
         rows.append(row)
@@ -430,7 +432,8 @@ def corpus_sizes(names) -> dict[str, int]:
 
 # %% ../nbs/11_transfer.ipynb #303721d6
 def _save_dataset(ds: TaskDataset, path: Path) -> dict:
-    pd.DataFrame({'text': [t if isinstance(t, str) else list(t) for t in ds.texts], 'label': ds.labels}).to_parquet(path)
+    texts = [t if isinstance(t, str) else list(t) for t in ds.texts]
+    pd.DataFrame({'text': texts, 'label': ds.labels}).to_parquet(path)
     classes = None if ds.classes is None else [c.item() if hasattr(c, 'item') else c for c in ds.classes]
     return dict(file=path.name, is_regression=ds.is_regression, classes=classes, task_id=ds.task_id,
                 task_subset=ds.task_subset, task_split=ds.task_split, text_column=ds.text_column,
@@ -447,8 +450,8 @@ def pack_experiment(folder: str | Path, sources: dict, targets: dict, sizes: dic
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     index = dict(sources={n: _save_dataset(ds, folder/f'source_{slug(n)}.parquet') for n, ds in sources.items()},
-                 targets={n: [_save_dataset(ds, folder/f'target_{slug(n)}_{part}.parquet') for ds, part in zip(pair, ('train', 'test'))]
-                          for n, pair in targets.items()},
+                 targets={n: [_save_dataset(ds, folder/f'target_{slug(n)}_{part}.parquet')
+                              for ds, part in zip(pair, ('train', 'test'))] for n, pair in targets.items()},
                  sizes=dict(sizes or {}))
     _write_json(folder/'experiment_data.json', index)
     return folder
@@ -475,13 +478,15 @@ def plot_regret(summary: pd.DataFrame, # `bootstrap_summary` output with a `name
     ax.set_xticks(x, [n.replace(' (', '\n(') for n in summary['name']], fontsize=7, rotation=25, ha='right')
     ax.set_ylabel('mean regret over targets (%)')
     ax.legend(fontsize=8)
-    ax.set_title('Lost target performance when trusting the top k (lower is better; 95% bootstrap intervals)', fontsize=10)
+    ax.set_title('Lost target performance when trusting the top k (lower is better; 95% bootstrap intervals)',
+                 fontsize=10)
     ax.figure.tight_layout()
     return ax.figure
 
 def _interval_table(bs: pd.DataFrame, metrics) -> pd.DataFrame:
     out = bs[['name', 'num_targets']].copy()
-    for k in metrics: out[k] = [f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in zip(bs[k], bs[f'{k}_lo'], bs[f'{k}_hi'])]
+    for k in metrics:
+        out[k] = [f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in zip(bs[k], bs[f'{k}_lo'], bs[f'{k}_hi'])]
     return out
 
 # %% ../nbs/11_transfer.ipynb #9a6859a7
@@ -521,7 +526,8 @@ def write_report(runner: TransferRunner, out_dir: str | Path, method: str = 'esm
         pred = pred[pred.method == method].set_index('source')['score']
         r = res[res.target == t].set_index('source')
         common = [s for s in pred.index if s in r.index]
-        fig = plot_predicted_vs_measured(pred[common].values, r.score[common].values, common, baseline=r.score.get(NO_SOURCE),
+        fig = plot_predicted_vs_measured(pred[common].values, r.score[common].values, common,
+                                         baseline=r.score.get(NO_SOURCE),
                                          title=f'{t}: {labels[method]} vs. measured ({r.metric.iloc[0]})',
                                          predicted_label=labels[method])
         fig.savefig(out/f'transfer_{slug(t)}.png', dpi=110)

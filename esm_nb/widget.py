@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .data import TaskDataset, READERS, infer_is_regression, read_table
 from .embed import DEFAULT_MODEL, Embedder
 from .rank import TaskRanking, compute_task_ranking
-from .methods import METHODS
+from .methods import METHODS, DEFAULT_METHOD
 
 # %% auto #0
 __all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'IPYWIDGETS_MAJOR', 'UPLOAD_HINT', 'parse_measured', 'with_tooltip',
@@ -33,8 +33,9 @@ def _notebook_frames() -> dict[str, pd.DataFrame]:
     except Exception: return {}
     return {k: v for k, v in ns.items() if isinstance(v, pd.DataFrame) and not k.startswith('_')}
 
+# %% ../nbs/13_widget.ipynb #f91caeaa
 def parse_measured(text: str) -> pd.Series:
-    "Measured results typed or pasted as lines of `task, value` (comma, tab or semicolon separated; a header line is allowed)."
+    "Measured results pasted as lines of `task, value` (comma, tab or semicolon separated; a header line is allowed)."
     rows = []
     for n, line in enumerate(text.strip().splitlines(), 1):
         if not line.strip(): continue
@@ -49,9 +50,6 @@ def parse_measured(text: str) -> pd.Series:
 
 # %% ../nbs/13_widget.ipynb #9552fc21
 IPYWIDGETS_MAJOR = int(W.__version__.split('.')[0])
-UPLOAD_HINT = ("Colab drops uploads of about 1 MB or more without a word (and Jupyter refuses them above about 10 MB): "
-               "for a larger file, type its path below — copy it to the runtime first, e.g. from Google Drive — "
-               "or read it into a DataFrame and pick that.")
 
 def with_tooltip(w: W.Widget, text: str) -> W.Widget:
     "Give `w` a hover hint, on ipywidgets 7 or 8."
@@ -63,22 +61,29 @@ def with_titles(container: W.Widget, *titles: str) -> W.Widget:
     for i, t in enumerate(titles): container.set_title(i, t)
     return container
 
+# %% ../nbs/13_widget.ipynb #9e5ab42a
+UPLOAD_HINT = ("Colab drops uploads of about 1 MB or more without a word (and Jupyter refuses them above about 10 MB): "
+               "for a larger file, type its path below — copy it to the runtime first, e.g. from Google Drive — "
+               "or read it into a DataFrame and pick that.")
+
 def uploaded_files(upload: W.FileUpload) -> list[tuple[str, bytes]]:
-    "The files of a `FileUpload` as `(name, content)` pairs, on ipywidgets 7 or 8; an upload that arrived cut short is an error."
+    "The files of a `FileUpload` as `(name, content)` pairs, on ipywidgets 7 or 8; an upload cut short is an error."
     value = upload.value
-    files = [(f['metadata'], f['content']) for f in value.values()] if isinstance(value, dict) else [(f, f['content']) for f in value or ()]
+    if isinstance(value, dict): files = [(f['metadata'], f['content']) for f in value.values()]
+    else: files = [(f, f['content']) for f in value or ()]
     out = []
     for meta, content in files:
         content = bytes(content)
         if meta.get('size') not in (None, len(content)):
-            raise ValueError(f"The upload of {meta['name']!r} arrived incomplete ({len(content):,} of {meta['size']:,} bytes). {UPLOAD_HINT}")
+            raise ValueError(f"The upload of {meta['name']!r} arrived incomplete "
+                             f"({len(content):,} of {meta['size']:,} bytes). {UPLOAD_HINT}")
         out.append((meta['name'], content))
     return out
 
 # %% ../nbs/13_widget.ipynb #1ded10ae
 class TaskSelector:
     "Notebook widget: choose target data and ESMs, run the ESM-LogME ranking, tick tasks (`selected`), plot."
-    def __init__(self, data: pd.DataFrame | dict[str, pd.DataFrame] | None = None, # DataFrame(s) offered besides the notebook's own
+    def __init__(self, data: pd.DataFrame | dict[str, pd.DataFrame] | None = None, # DataFrame(s) offered first
                  model_name: str = DEFAULT_MODEL, esm_dir: str | Path | None = None, page_size: int = 15):
         self._extra = {'data': data} if isinstance(data, pd.DataFrame) else dict(data or {})
         self._frames: dict[str, pd.DataFrame] = {}   # the DataFrames on offer, by name
@@ -97,10 +102,13 @@ class TaskSelector:
         self.run_button.on_click(lambda _: self._guard(self.run))
         results, chart, measured = self._results_section(), self._chart_section(), self._measured_section()
         self.tabs = with_titles(W.Tab(children=[results, chart, measured]), 'Ranking', 'Chart', 'Measured results')
-        self.widget = W.VBox([W.HTML('<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?'),
-                              with_titles(W.Accordion(children=[self._target_section(model_name)], selected_index=0), '1. Target data'),
-                              with_titles(W.Accordion(children=[self._esm_section(esm_dir)], selected_index=0), '2. Intermediate-task ESMs'),
-                              W.HBox([self.run_button, self.progress, self.stage]), self.status, self.tabs])
+        intro = W.HTML('<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?')
+        target = with_titles(W.Accordion(children=[self._target_section(model_name)], selected_index=0),
+                             '1. Target data')
+        esms = with_titles(W.Accordion(children=[self._esm_section(esm_dir)], selected_index=0),
+                           '2. Intermediate-task ESMs')
+        self.widget = W.VBox([intro, target, esms, W.HBox([self.run_button, self.progress, self.stage]),
+                              self.status, self.tabs])
         self.refresh_frames()
         self._show_source()
         self._show_esm_source()
@@ -144,7 +152,8 @@ def _target_section(self: TaskSelector, model_name: str) -> W.Widget:
     self.dataset_name = with_tooltip(W.Text(description='Name', placeholder='e.g. imdb'),
                                      "the dataset's name: ESMs of this dataset itself (or its copies) are left out")
     self.keep_copies = W.Checkbox(description="keep ESMs of this dataset itself", value=False, indent=False)
-    self.num_examples = with_tooltip(W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7), '0: all rows')
+    self.num_examples = with_tooltip(W.BoundedIntText(description='Sample size', value=1000, min=0, max=10**7),
+                                     '0: all rows')
     self.seed = W.IntText(description='Seed', value=42)
     self.model = W.Combobox(description='Base model', value=str(model_name), ensure_option=False,
                             options=[DEFAULT_MODEL, 'bert-base-multilingual-uncased'], layout=W.Layout(width='480px'))
@@ -175,9 +184,11 @@ def refresh_frames(self: TaskSelector):
 @patch
 def _show_source(self: TaskSelector):
     src = self.data_source.value
-    self.source_box.children = {'DataFrame': [W.HBox([self.frame_picker, self.refresh_button])],
-                                'File': [W.HBox([self.upload]), self.upload_hint, W.HBox([self.path, self.load_button])],
-                                'Hub dataset': [W.HBox([self.hub_name, self.hub_subset, self.hub_split]), self.load_button]}[src]
+    self.source_box.children = {
+        'DataFrame': [W.HBox([self.frame_picker, self.refresh_button])],
+        'File': [W.HBox([self.upload]), self.upload_hint, W.HBox([self.path, self.load_button])],
+        'Hub dataset': [W.HBox([self.hub_name, self.hub_subset, self.hub_split]), self.load_button],
+    }[src]
     if src == 'DataFrame': self._pick_frame()
 
 @patch
@@ -191,7 +202,8 @@ def _load_upload(self: TaskSelector):
     files = uploaded_files(self.upload)
     if not files: return
     name, content = files[-1]
-    if Path(name).suffix.lower() not in READERS: raise ValueError(f"Cannot read {name!r}: upload one of {sorted(READERS)}.")
+    if Path(name).suffix.lower() not in READERS:
+        raise ValueError(f"Cannot read {name!r}: upload one of {sorted(READERS)}.")
     tmp = Path(tempfile.mkdtemp())/name
     tmp.write_bytes(content)
     self._set_frame(read_table(tmp), Path(name).stem)
@@ -202,7 +214,8 @@ def load_data(self: TaskSelector):
     "Load the file path or Hub dataset named in the widget."
     self._hf = None
     if self.data_source.value == 'File':
-        if not self.path.value.strip(): raise ValueError("Type the path of a CSV/TSV/JSON/JSONL/Parquet file, or use Upload.")
+        if not self.path.value.strip():
+            raise ValueError("Type the path of a CSV/TSV/JSON/JSONL/Parquet file, or use Upload.")
         p = Path(self.path.value.strip()).expanduser()
         self._set_frame(read_table(p), p.stem)
     elif self.data_source.value == 'Hub dataset':
@@ -210,7 +223,8 @@ def load_data(self: TaskSelector):
         if not name: raise ValueError("Type a Hugging Face dataset name, e.g. stanfordnlp/imdb.")
         import datasets
         self._say(f"Loading {name} from the Hugging Face Hub…")
-        hf = datasets.load_dataset(name, self.hub_subset.value.strip() or None, split=self.hub_split.value.strip() or 'train')
+        hf = datasets.load_dataset(name, self.hub_subset.value.strip() or None,
+                                   split=self.hub_split.value.strip() or 'train')
         self._set_frame(hf.to_pandas(), name)
         self._hf = hf
     else: self._pick_frame()
@@ -224,7 +238,8 @@ def _set_frame(self: TaskSelector, df: pd.DataFrame, name: str):
     texty = [c for c in cols if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
     self.text_column.options, self.label_column.options = cols, cols
     self.text_column2.options = [NONE] + cols
-    guess_text = next((c for c in ('text', 'sentence', 'review', 'content') if c in cols), texty[0] if texty else cols[0])
+    guess_text = next((c for c in ('text', 'sentence', 'review', 'content') if c in cols),
+                      texty[0] if texty else cols[0])
     guess_label = next((c for c in ('label', 'labels', 'target', 'score', 'category') if c in cols and c != guess_text),
                        next((c for c in cols if c != guess_text), cols[0]))
     self.text_column.value, self.label_column.value, self.text_column2.value = guess_text, guess_label, NONE
@@ -237,27 +252,32 @@ def _preset_regression(self: TaskSelector):
     labels = self.frame[self.label_column.value].dropna()
     if len(labels): self.regression.value = bool(infer_is_regression(labels))
 
+# %% ../nbs/13_widget.ipynb #b869ae36
 @patch
 def target_dataset(self: TaskSelector) -> TaskDataset:
     "The target `TaskDataset` the widget's settings describe."
     if self.frame is None: raise ValueError("No target data yet: pick a DataFrame, load a file or a Hub dataset first.")
-    text = self.text_column.value if self.text_column2.value == NONE else (self.text_column.value, self.text_column2.value)
+    first, second = self.text_column.value, self.text_column2.value
+    text = first if second == NONE else (first, second)
     kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value,
               task_id=self.dataset_name.value.strip() or self.frame_name)
     if self._hf is not None:
-        return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=self.hub_subset.value.strip() or None, **kw)
+        subset = self.hub_subset.value.strip() or None
+        return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=subset, **kw)
     return TaskDataset.from_pandas(self.frame, text, self.label_column.value, **kw)
 
 # %% ../nbs/13_widget.ipynb #59aaadba
 @patch
 def _esm_section(self: TaskSelector, esm_dir) -> W.Widget:
     "The widgets that choose where the candidate ESMs come from."
-    self.esm_source = W.ToggleButtons(options=ESM_SOURCES, description='From', value='Folder' if esm_dir else 'Bundled zoo')
-    self.esm_folder = W.Text(description='Folder', value=str(esm_dir or ''), placeholder='path/to/esms', layout=W.Layout(width='480px'))
+    self.esm_source = W.ToggleButtons(options=ESM_SOURCES, description='From',
+                                      value='Folder' if esm_dir else 'Bundled zoo')
+    self.esm_folder = W.Text(description='Folder', value=str(esm_dir or ''), placeholder='path/to/esms',
+                             layout=W.Layout(width='480px'))
     self.hub_task = W.Text(description='Task contains', placeholder='e.g. sentiment')
     self.hub_language = W.Text(description='Language', placeholder='e.g. en')
     self.hub_min_examples = W.IntText(description='Min examples', value=0)
-    self.method = with_tooltip(W.Dropdown(description='Method', value='esm_logme',
+    self.method = with_tooltip(W.Dropdown(description='Method', value=DEFAULT_METHOD,
                                           options=[(m.label, k) for k, m in METHODS.items() if m.ranks_esms]),
                                'how each ESM is scored (esm_nb.methods); ESM-LogME is the published method')
     self.esm_source.observe(lambda _: self._show_esm_source(), 'value')
@@ -267,10 +287,13 @@ def _esm_section(self: TaskSelector, esm_dir) -> W.Widget:
 @patch
 def _show_esm_source(self: TaskSelector):
     src = self.esm_source.value
-    self.esm_box.children = {'Bundled zoo': [W.HTML(f'The ESMs that ship with esm_nb, for <code>{DEFAULT_MODEL}</code>.')],
-                             'Folder': [self.esm_folder],
-                             'Hugging Face Hub': [W.HBox([self.hub_task, self.hub_language, self.hub_min_examples])]}[src]
+    self.esm_box.children = {
+        'Bundled zoo': [W.HTML(f'The ESMs that ship with esm_nb, for <code>{DEFAULT_MODEL}</code>.')],
+        'Folder': [self.esm_folder],
+        'Hugging Face Hub': [W.HBox([self.hub_task, self.hub_language, self.hub_min_examples])],
+    }[src]
 
+# %% ../nbs/13_widget.ipynb #2e353680
 @patch
 def _esms(self: TaskSelector, model: str) -> dict:
     "Keyword arguments for `compute_task_ranking` naming the ESMs, and Hub repos that failed."
@@ -286,7 +309,9 @@ def _esms(self: TaskSelector, model: str) -> dict:
     from esm_nb.hub import find_esms, fetch_esms
     repos = find_esms(model, task=self.hub_task.value.strip() or None, language=self.hub_language.value.strip() or None,
                       min_examples=self.hub_min_examples.value or None)
-    if repos.empty: raise ValueError(f"No ESMs on the Hub for {model!r} match these filters; loosen them or pick another base model.")
+    if repos.empty:
+        raise ValueError(f"No ESMs on the Hub for {model!r} match these filters; "
+                         "loosen them or pick another base model.")
     self._step(1, f'Fetching {len(repos)} ESMs from the Hub…')
     esms, failed = fetch_esms(list(repos.repo_id), progress=False)
     if not esms: raise ValueError(f"None of the {len(repos)} ESMs found on the Hub could be loaded: {failed[:3]}…")
@@ -295,7 +320,6 @@ def _esms(self: TaskSelector, model: str) -> dict:
 # %% ../nbs/13_widget.ipynb #605f860d
 @patch
 def _step(self: TaskSelector, i: int, msg: str): self.progress.value, self.stage.value = i, msg
-
 
 @patch
 def run(self: TaskSelector) -> TaskRanking:
@@ -313,13 +337,16 @@ def run(self: TaskSelector) -> TaskRanking:
     self._step(3, 'Scoring the ESMs…')
     ranking = compute_task_ranking(ds, model, embeddings=X, method=self.method.value, progress=False,
                                    keep_target_copies=self.keep_copies.value, **kw)
-    if failed: ranking.skipped = pd.concat([ranking.skipped, pd.DataFrame(failed, columns=['ESM', 'Reason'])], ignore_index=True)
+    if failed:
+        hub_failed = pd.DataFrame(failed, columns=['ESM', 'Reason'])
+        ranking.skipped = pd.concat([ranking.skipped, hub_failed], ignore_index=True)
     self.dataset, self.ranking = ds, ranking
     self._ticked &= set(ranking.labels)
     self._step(4, 'Done')
     self.progress.bar_style = 'success'
     dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
-    skipped = f"; {len(ranking.skipped)} ESM(s) skipped: " + '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3]) if len(ranking.skipped) else ''
+    first_skipped = '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3])
+    skipped = f"; {len(ranking.skipped)} ESM(s) skipped: {first_skipped}" if len(ranking.skipped) else ''
     self._first_page()
     self._draw_bars()
     self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
@@ -339,7 +366,8 @@ def _results_section(self: TaskSelector) -> W.Widget:
     self.prev_button.on_click(lambda _: self._turn(-1))
     self.next_button.on_click(lambda _: self._turn(1))
     self.clear_button.on_click(lambda _: self._set_ticked(set()))
-    return W.VBox([W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button]), self.table])
+    tools = W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button])
+    return W.VBox([tools, self.table])
 
 # %% ../nbs/13_widget.ipynb #650b9e19
 @patch
@@ -372,6 +400,7 @@ def _turn(self: TaskSelector, step: int):
     self._page = min(max(0, self._page + step), pages - 1)
     self._render()
 
+# %% ../nbs/13_widget.ipynb #911399ad
 @patch
 def _set_ticked(self: TaskSelector, ticked: set[str]):
     self._ticked = set(ticked)
@@ -392,12 +421,20 @@ def _on_tick(self: TaskSelector, task: str, value: bool):
     self._update_label(len(self.view()))
     self._guard(self._draw_bars)
 
+@patch(as_prop=True)
+def selected(self: TaskSelector) -> pd.DataFrame:
+    "The ticked tasks: their rows of the ranking table, best first."
+    if self.ranking is None: return pd.DataFrame()
+    t = self.ranking.to_pandas()
+    return t[[label in self._ticked for label in self.ranking.labels]].reset_index(drop=True)
+
+# %% ../nbs/13_widget.ipynb #10620035
 @patch
 def _update_label(self: TaskSelector, n: int):
     start = self._page * self.page_size
     shown = max(0, min(self.page_size, n - start))
-    self.page_label.value = f"{start + 1 if shown else 0}–{start + shown} of {n}" + \
-                            (f" (filtered from {len(self.ranking)})" if n != len(self.ranking) else '') + f" · {len(self._ticked)} ticked"
+    filtered = f" (filtered from {len(self.ranking)})" if n != len(self.ranking) else ''
+    self.page_label.value = f"{start + 1 if shown else 0}–{start + shown} of {n}{filtered} · {len(self._ticked)} ticked"
 
 @patch
 def _render(self: TaskSelector):
@@ -421,14 +458,8 @@ def _render(self: TaskSelector):
         cb.observe(lambda ch, t=r.Task: self._on_tick(t, ch['new']), 'value')
         n = '' if pd.isna(r['Num Examples']) else f"{int(r['Num Examples']):,}"
         items += [cb, W.Label(str(r.Rank)), W.Label(r.Task), W.Label(n), W.Label(f"{r.Score:.4f}")]
-    self.table.children = [W.GridBox(items, layout=W.Layout(grid_template_columns=widths, grid_gap='2px 8px', align_items='center'))]
-
-@patch(as_prop=True)
-def selected(self: TaskSelector) -> pd.DataFrame:
-    "The ticked tasks: their rows of the ranking table, best first."
-    if self.ranking is None: return pd.DataFrame()
-    t = self.ranking.to_pandas()
-    return t[[l in self._ticked for l in self.ranking.labels]].reset_index(drop=True)
+    grid = W.Layout(grid_template_columns=widths, grid_gap='2px 8px', align_items='center')
+    self.table.children = [W.GridBox(items, layout=grid)]
 
 # %% ../nbs/13_widget.ipynb #f44dc929
 @patch
@@ -467,6 +498,7 @@ def _draw_bars(self: TaskSelector):
     if self.ranking is None or not len(self.ranking): return
     self._show(self.chart, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
 
+# %% ../nbs/13_widget.ipynb #670376fa
 @patch
 def plot_measured(self: TaskSelector, measured=None, kind: str | None = None, baseline: float | None = None):
     "Scatter of predicted score vs measured result (`measured`: task → value; default: the text box)."

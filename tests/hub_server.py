@@ -1,4 +1,5 @@
-"A local stand-in for the Hugging Face Hub's endpoints: model and dataset listing/info/tree/resolve, whoami, repo creation, upload."
+"""A local stand-in for the Hugging Face Hub's endpoints: model and dataset listing/info/tree/resolve, whoami, repo
+creation, upload."""
 import base64, hashlib, json, re, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from urllib.parse import urlparse, parse_qs, unquote
@@ -58,7 +59,8 @@ class HubServer:
             def send(self, code, body=b'', headers=None):
                 self.send_response(code)
                 for k, v in (headers or {}).items(): self.send_header(k, v)
-                self.send_header('Content-Length', str(len(body))); self.end_headers()
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
                 if self.command != 'HEAD': self.wfile.write(body)
 
             def json(self, obj): return self.send(200, json.dumps(obj).encode(), js)
@@ -73,7 +75,8 @@ class HubServer:
 
             def do_GET(self):
                 # routes match the raw path: huggingface_hub quotes a revision such as refs/pr/1 into one segment
-                url = urlparse(self.path); path, q = unquote(url.path), parse_qs(url.query)
+                url = urlparse(self.path)
+                path, q = unquote(url.path), parse_qs(url.query)
                 hub.hits[path] = hub.hits.get(path, 0) + 1
                 if m := re.fullmatch(r'/api/(models|datasets)', path):
                     tags, repos = q.get('filter', []), hub.repos if m[1] == 'models' else hub.datasets
@@ -84,12 +87,14 @@ class HubServer:
                     repo = self.at(m[1], m[2], unquote(m[3]))
                     if repo is None: return
                     # transformers lists optional folders (e.g. additional_chat_templates): a missing one is empty
-                    return self.json(repo.entries(unquote(m[4] or ''), q.get('recursive', ['false'])[0].lower() == 'true'))
+                    recursive = q.get('recursive', ['false'])[0].lower() == 'true'
+                    return self.json(repo.entries(unquote(m[4] or ''), recursive))
                 if m := re.fullmatch(r'/api/(models|datasets)/(.+?)(?:/revision/([^/]+))?', url.path):
                     repo = self.at(m[1], m[2], m[3] and unquote(m[3]))
                     if repo is None: return
-                    return self.json(dict(id=hub.find(m[1], m[2])[0], sha=repo.sha, private=repo.private, tags=repo.tags,
-                                          cardData=repo.card, siblings=[{'rfilename': f, 'size': len(b)} for f, b in repo.files.items()]))
+                    siblings = [{'rfilename': f, 'size': len(b)} for f, b in repo.files.items()]
+                    return self.json(dict(id=hub.find(m[1], m[2])[0], sha=repo.sha, private=repo.private,
+                                          tags=repo.tags, cardData=repo.card, siblings=siblings))
                 if m := re.fullmatch(r'/(datasets/)?(.+?)/resolve/([^/]+)/(.+)', url.path):
                     kind, name, fname = 'datasets' if m[1] else 'models', m[2], unquote(m[4])
                     canonical = hub.find(kind, name)[0]
@@ -99,11 +104,13 @@ class HubServer:
                     if repo is None: return
                     if repo.missing: return self.not_found()
                     if repo.fail_first > 0:
-                        repo.fail_first -= 1; return self.send(429, b'rate limited', {'Retry-After': '0'})
+                        repo.fail_first -= 1
+                        return self.send(429, b'rate limited', {'Retry-After': '0'})
                     if repo.delay: time.sleep(repo.delay)
                     if fname not in repo.files: return self.not_found('EntryNotFound')
                     body = repo.files[fname]
-                    return self.send(200, body, {'ETag': '"' + hashlib.sha1(body).hexdigest() + '"', 'X-Repo-Commit': repo.sha})
+                    etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+                    return self.send(200, body, {'ETag': etag, 'X-Repo-Commit': repo.sha})
                 self.send(404)
             do_HEAD = do_GET
 
@@ -113,7 +120,8 @@ class HubServer:
                 hub.hits[unquote(path)] = hub.hits.get(unquote(path), 0) + 1
                 if path == '/api/validate-yaml': return self.json({'errors': [], 'warnings': []})
                 if path == '/api/repos/create':
-                    req = json.loads(body); rid = f"{req.get('organization') or hub.user}/{req['name']}"
+                    req = json.loads(body)
+                    rid = f"{req.get('organization') or hub.user}/{req['name']}"
                     repos = hub.datasets if req.get('type') == 'dataset' else hub.repos
                     if rid not in repos: repos[rid] = Repo({}, [], private=req.get('visibility') == 'private')
                     return self.json({'url': f'{hub.url}/{rid}', 'name': rid, 'id': rid})
@@ -125,9 +133,11 @@ class HubServer:
                                                     for f in json.loads(body)['files']]})
                     for line in body.decode().splitlines():
                         item = json.loads(line)
-                        if item['key'] == 'file': repo.files[item['value']['path']] = base64.b64decode(item['value']['content'])
+                        if item['key'] == 'file':
+                            repo.files[item['value']['path']] = base64.b64decode(item['value']['content'])
                     repo.tags = hub.tags_from_card(repo.files.get('README.md', b'').decode())
-                    repo.sha = hashlib.sha1(json.dumps(sorted((k, hashlib.sha1(v).hexdigest()) for k, v in repo.files.items())).encode()).hexdigest()
+                    hashes = sorted((k, hashlib.sha1(v).hexdigest()) for k, v in repo.files.items())
+                    repo.sha = hashlib.sha1(json.dumps(hashes).encode()).hexdigest()
                     return self.json({'commitUrl': f'{hub.url}/{rid}/commit/{repo.sha}', 'commitOid': repo.sha})
                 self.not_found()
 
@@ -136,4 +146,5 @@ class HubServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
-        self.server.shutdown(); self.server.server_close()  # closed, so a stale client is refused instead of left waiting
+        self.server.shutdown()
+        self.server.server_close()  # closed, so a stale client is refused instead of left waiting

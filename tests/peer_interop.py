@@ -14,11 +14,13 @@ if cmd == 'write':
                                esm_embedding_dim=16, num_examples=100))
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        esm.model.weight.copy_(torch.eye(16) + 0.2 * torch.randn(16, 16, generator=g)); esm.model.bias.copy_(torch.randn(16, generator=g))
+        esm.model.weight.copy_(torch.eye(16) + 0.2 * torch.randn(16, 16, generator=g))
+        esm.model.bias.copy_(torch.randn(16, generator=g))
     esm.save_pretrained(folder)
     np.savez(folder + '.npz', weight=esm.model.weight.detach().numpy(), bias=esm.model.bias.detach().numpy())
 else:
     esm = ESM.from_pretrained(folder)
     X, y = np.load(sys.argv[3]), np.load(sys.argv[4])
     with torch.no_grad(): F = esm(torch.tensor(X)).numpy()
-    print(json.dumps({'score': float(LogME(regression=False).fit(F.astype(np.float64), y)), 'task_id': esm.config.get('task_id')}))
+    score = float(LogME(regression=False).fit(F.astype(np.float64), y))
+    print(json.dumps({'score': score, 'task_id': esm.config.get('task_id')}))

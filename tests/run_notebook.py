@@ -8,8 +8,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 p = argparse.ArgumentParser()
-p.add_argument('notebook'); p.add_argument('--cwd', default='.'); p.add_argument('--out')
-p.add_argument('--replace', nargs=2, action='append', default=[], metavar=('OLD', 'NEW'), help='rewrite cell sources first')
+p.add_argument('notebook')
+p.add_argument('--cwd', default='.')
+p.add_argument('--out')
+p.add_argument('--replace', nargs=2, action='append', default=[], metavar=('OLD', 'NEW'),
+               help='rewrite cell sources first')
 p.add_argument('--timeout', type=int, default=900, help='seconds per cell')
 a = p.parse_args()
 nb = nbformat.read(a.notebook, as_version=4)

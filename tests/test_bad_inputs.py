@@ -1,5 +1,5 @@
 "Bad input gets a clear error that names the problem; broken ESMs are skipped with their reason; nothing is unpickled."
-import json, pickle, warnings
+import json, pickle
 import numpy as np, pandas as pd, pytest, torch
 from safetensors.torch import save_file
 from esm_nb.data import TaskDataset
@@ -15,7 +15,8 @@ def test_empty_dataset():
 
 
 def test_missing_or_misspelled_column():
-    with pytest.raises(ValueError, match=r"Column 'txt' is not in the data\. Did you mean 'text'\?.*Available columns: \['text', 'label'\]"):
+    with pytest.raises(ValueError, match=r"Column 'txt' is not in the data\. Did you mean 'text'\?"
+                                         r".*Available columns: \['text', 'label'\]"):
         TaskDataset.from_pandas(DF, 'txt')
     with pytest.raises(ValueError, match=r"Column 'answer' is not in the data\. Available columns"):
         TaskDataset.from_pandas(DF, 'text', 'answer')
@@ -53,14 +54,16 @@ def _esm(base, dim, task='org/task'):
 def test_esm_of_other_dimension_or_base_model_is_skipped(tiny_bert):
     target = TaskDataset.from_pandas(DF)
     ranking = compute_task_ranking(target, tiny_bert, progress=False,
-                                   esms=[_esm(tiny_bert, 32, 'org/ok'), _esm(tiny_bert, 16, 'org/small'), _esm('bert-base-uncased', 32, 'org/bert')])
+                                   esms=[_esm(tiny_bert, 32, 'org/ok'), _esm(tiny_bert, 16, 'org/small'),
+                                         _esm('bert-base-uncased', 32, 'org/bert')])
     assert ranking.to_pandas()['Task ID'].tolist() == ['org/ok']
     reasons = ' '.join(ranking.skipped['Reason'])
     assert 'embedding dimension 16' in reasons and "base model 'bert-base-uncased'" in reasons
 
 
 def _folder(tmp_path, name, weights=None, cfg=None, files=None):
-    p = tmp_path / name; p.mkdir()
+    p = tmp_path / name
+    p.mkdir()
     (p / 'config.json').write_text(json.dumps(cfg or {'base_model_name': 'm', 'task_id': 't', 'esm_embedding_dim': 4}))
     if weights is not None: save_file(weights, str(p / 'model.safetensors'))
     for f, data in (files or {}).items(): (p / f).write_bytes(data)
@@ -73,7 +76,8 @@ def test_folder_without_weights(tmp_path):
 
 def test_weights_with_nan_or_inf(tmp_path):
     for bad in (float('nan'), float('inf')):
-        w = torch.eye(4); w[1, 2] = bad
+        w = torch.eye(4)
+        w[1, 2] = bad
         with pytest.raises(ESMError, match='NaN or Inf'):
             ESM.from_pretrained(_folder(tmp_path, f'w{bad}', {'model.weight': w, 'model.bias': torch.zeros(4)}))
 
@@ -94,8 +98,10 @@ def test_pickle_bin_is_refused_and_never_unpickled(tmp_path):
 def test_broken_folders_listed_not_fatal(tmp_path, tiny_bert):
     _esm(tiny_bert, 32, 'org/good').save_pretrained(tmp_path / 'esms' / 'good')
     _folder(tmp_path / 'esms', 'noweights')
-    _folder(tmp_path / 'esms', 'badcfg', {'model.weight': torch.eye(4), 'model.bias': torch.zeros(4)}, cfg={'task_id': ''})
-    (tmp_path / 'esms' / 'garbage').mkdir(); (tmp_path / 'esms' / 'garbage' / 'config.json').write_text('{not json')
+    _folder(tmp_path / 'esms', 'badcfg', {'model.weight': torch.eye(4), 'model.bias': torch.zeros(4)},
+            cfg={'task_id': ''})
+    (tmp_path / 'esms' / 'garbage').mkdir()
+    (tmp_path / 'esms' / 'garbage' / 'config.json').write_text('{not json')
     ranking = compute_task_ranking(TaskDataset.from_pandas(DF), tiny_bert, esm_dir=tmp_path / 'esms', progress=False)
     assert ranking.to_pandas()['Task ID'].tolist() == ['org/good']
     assert sorted(ranking.skipped['ESM']) == ['badcfg', 'garbage', 'noweights']
@@ -103,7 +109,8 @@ def test_broken_folders_listed_not_fatal(tmp_path, tiny_bert):
 
 def test_nan_embeddings_refused(tiny_bert):
     target = TaskDataset.from_pandas(DF)
-    X = np.ones((4, 32)); X[0, 0] = np.nan
+    X = np.ones((4, 32))
+    X[0, 0] = np.nan
     with pytest.raises(ValueError, match='NaN or Inf'):
         compute_task_ranking(target, tiny_bert, esms=[_esm(tiny_bert, 32)], embeddings=X, progress=False)
 
@@ -140,7 +147,8 @@ def test_truncated_bank(tmp_path, tiny_bert):
     for cut in (len(data) // 2, 40):
         (tmp_path / 'cut.safetensors').write_bytes(data[:cut])
         with pytest.raises(ESMError, match='not a readable ESM bank'):
-            rank_embeddings(np.ones((4, 32)), [0, 1, 0, 1], banks=tmp_path / 'cut.safetensors', model_name=tiny_bert, progress=False)
+            rank_embeddings(np.ones((4, 32)), [0, 1, 0, 1], banks=tmp_path / 'cut.safetensors', model_name=tiny_bert,
+                            progress=False)
     assert len(ESMBank(f)) == 2
 
 
@@ -157,5 +165,6 @@ def test_python_dash_m_runs_the_command_line(tmp_path):
     import subprocess, sys
     r = subprocess.run([sys.executable, '-m', 'esm_nb', 'corpora'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and 'bbc_news' in r.stdout, r.stderr[-2000:]
-    r = subprocess.run([sys.executable, '-m', 'esm_nb', 'rank', str(tmp_path / 'missing.csv'), '-q'], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, '-m', 'esm_nb', 'rank', str(tmp_path / 'missing.csv'), '-q'],
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stderr.strip(), (r.returncode, r.stderr[-2000:])

@@ -12,7 +12,8 @@ TUTORIAL = ROOT/'nbs'/'22_tutorial_interactive.ipynb'
 CHROMIUM = '/usr/bin/chromium'
 
 def interactive_part(nb_path: Path, out: Path, upto_selected: bool = False) -> Path:
-    "The tutorial up to the cell that shows the widget (or the one after, `ui.selected`): what a reader runs before the later cells click for them."
+    """The tutorial up to the cell that shows the widget (or the one after, `ui.selected`): what a reader runs before
+    the later cells click for them."""
     nb = json.loads(nb_path.read_text())
     cells, stop = [], 'ui.selected' if upto_selected else '\nui'
     for c in nb['cells']:
@@ -24,27 +25,35 @@ def interactive_part(nb_path: Path, out: Path, upto_selected: bool = False) -> P
     return out
 
 def free_port() -> int:
-    s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close(); return port
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 @pytest.fixture
 def voila(tmp_path):
     nb = interactive_part(TUTORIAL, tmp_path/'tutorial.ipynb')
     port = free_port()
-    env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", 'HF_HUB_OFFLINE': '1',
-           'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'}
+    env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'}
     log = open(tmp_path/'voila.log', 'w')
-    proc = subprocess.Popen([sys.executable, '-m', 'voila', str(nb), '--no-browser', f'--port={port}', '--Voila.ip=127.0.0.1',
-                             '--show_tracebacks=True'], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    proc = subprocess.Popen([sys.executable, '-m', 'voila', str(nb), '--no-browser', f'--port={port}',
+                             '--Voila.ip=127.0.0.1', '--show_tracebacks=True'],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     url = f'http://127.0.0.1:{port}/'
     for _ in range(120):
-        try: urllib.request.urlopen(url + 'voila/files/ready', timeout=2); break  # not '/': that would start a kernel
+        try:
+            urllib.request.urlopen(url + 'voila/files/ready', timeout=2)  # not '/': that would start a kernel
+            break
         except urllib.error.HTTPError: break  # it answers: it is up
         except Exception:
             if proc.poll() is not None: break
             time.sleep(0.5)
     if proc.poll() is not None: raise AssertionError('Voilà did not start:\n' + (tmp_path/'voila.log').read_text())
     yield url, tmp_path/'voila.log'
-    proc.terminate(); proc.wait(20)
+    proc.terminate()
+    proc.wait(20)
 
 def expected_ranking():
     "What the widget must show after Run in the tutorial: the same ranking, computed here."
@@ -53,8 +62,8 @@ def expected_ranking():
     from esm_nb.rank import compute_task_ranking
     from esm_nb.zoo import bundled_zoo_dir
     news = load_corpus('bbc_news', 'train', num_examples=300, seed=0).to_pandas()
-    return compute_task_ranking(TaskDataset.from_pandas(news, 'text', 'category', num_examples=300, seed=42, task_id='news'),
-                                esm_dir=bundled_zoo_dir(), progress=False)
+    target = TaskDataset.from_pandas(news, 'text', 'category', num_examples=300, seed=42, task_id='news')
+    return compute_task_ranking(target, esm_dir=bundled_zoo_dir(), progress=False)
 
 def test_tutorial_in_a_real_browser(voila):
     from playwright.sync_api import sync_playwright
@@ -64,7 +73,8 @@ def test_tutorial_in_a_real_browser(voila):
     shot = Path(os.environ.get('ESM_NB_SCREENSHOT', ROOT/'test_artifacts'/'tutorial_interactive.png'))
     shot.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'])
+        browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                     args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'])
         page = browser.new_page(viewport={'width': 1100, 'height': 2400})
         try:
             page.goto(url, timeout=240_000, wait_until='load')
@@ -74,7 +84,8 @@ def test_tutorial_in_a_real_browser(voila):
             run.click()
             page.get_by_text('Ranked 13 intermediate tasks', exact=False).wait_for(timeout=300_000)
             grid = page.locator('.widget-gridbox').first
-            grid.get_by_text(expected.labels[-1], exact=True).wait_for(timeout=60_000)  # the views render after the message
+            # the views render after the message
+            grid.get_by_text(expected.labels[-1], exact=True).wait_for(timeout=60_000)
             cells = [t.strip() for t in grid.locator('.widget-label').all_inner_texts()]
             shown = [c for c in cells if c in expected.labels]
             assert shown == expected.labels, (shown, expected.labels)
@@ -82,7 +93,8 @@ def test_tutorial_in_a_real_browser(voila):
             assert [round(s, 4) for s in scores] == [round(s, 4) for s in expected.table['Score']], scores
             # tick the two best, look at the chart, come back to the table
             boxes = grid.locator('input[type=checkbox]')
-            boxes.nth(0).check(); boxes.nth(1).check()
+            boxes.nth(0).check()
+            boxes.nth(1).check()
             page.get_by_text('2 ticked').wait_for(timeout=30_000)
             widget = page.locator('.widget-vbox', has_text='which intermediate datasets').first
             assert page.locator('text=Error').count() == 0 and 'b42318' not in page.content()
@@ -90,7 +102,8 @@ def test_tutorial_in_a_real_browser(voila):
             page.locator('.lm-TabBar-tabLabel', has_text='Chart').click()
             chart = page.locator('img.widget-image').first
             chart.wait_for(timeout=60_000)
-            page.wait_for_function('img => img.complete && img.naturalWidth > 400', arg=chart.element_handle(), timeout=60_000)
+            page.wait_for_function('img => img.complete && img.naturalWidth > 400', arg=chart.element_handle(),
+                                   timeout=60_000)
             widget.screenshot(path=str(shot.with_name(shot.stem + '_chart.png')))
             assert page.locator('text=Error').count() == 0
         except Exception:

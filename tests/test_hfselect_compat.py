@@ -1,12 +1,12 @@
 """hf-dataset-selector's own example code runs on `esm_nb.hfselect` with only its import line changed.
 
-The README's quickstart and tutorials 1-4 run as written (tutorial 4's optuna and scikit-learn, which esm_nb does not need,
-are replaced by minimal stand-ins; its hf-dataset-selector calls are unchanged) against the local Hub stand-in
-(tests/hub_server.py): tiny BERTs under the models' Hub names, published-style ESM repos, and the datasets as Parquet files.
-Each ranking must equal the one esm_nb's native API gives on the same inputs. huggingface_hub, transformers and datasets
-are not mocked: their endpoint, cache and offline constants are patched as well as the environment, and the offline flags
-of the test command are undone for this module only."""
-import json, logging, os, subprocess
+The README's quickstart and tutorials 1-4 run as written (tutorial 4's optuna and scikit-learn, which esm_nb does not
+need, are replaced by minimal stand-ins; its hf-dataset-selector calls are unchanged) against the local Hub stand-in
+(tests/hub_server.py): tiny BERTs under the models' Hub names, published-style ESM repos, and the datasets as Parquet
+files. Each ranking must equal the one esm_nb's native API gives on the same inputs. huggingface_hub, transformers and
+datasets are not mocked: their endpoint, cache and offline constants are patched as well as the environment, and the
+offline flags of the test command are undone for this module only."""
+import json, logging, subprocess
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, pandas as pd, pytest, torch
@@ -79,7 +79,7 @@ filtered_repo_ids = []
 for repo_id, esm_config in zip(repo_ids, esm_configs):
     if esm_config.num_examples >= 500 and "review" in esm_config.task_id:
         filtered_repo_ids.append(repo_id)
-        
+
 print(f"Found {len(filtered_repo_ids)} ESMs that satisfy the conditions.\\n")
 print("\\n".join(filtered_repo_ids))
 from esm_nb.hfselect import fetch_esms
@@ -239,7 +239,8 @@ esm.config
 
 class KFold:
     "Stand-in for sklearn's KFold: shuffled folds of `range(len(X))`."
-    def __init__(self, n_splits=5, shuffle=False, random_state=0): self.n, self.rng = n_splits, np.random.default_rng(random_state)
+    def __init__(self, n_splits=5, shuffle=False, random_state=0):
+        self.n, self.rng = n_splits, np.random.default_rng(random_state)
     def split(self, X):
         idx = self.rng.permutation(len(X))
         for test in np.array_split(idx, self.n): yield np.setdiff1d(idx, test), test
@@ -253,16 +254,17 @@ class FixedTrial:
 
 
 BEST = {'num_epochs': 5, 'learning_rate': 0.01, 'weight_decay': 0.01, 'batch_size': 16}
-TUTORIAL_4_STAND_INS = dict(KFold=KFold, mean_squared_error=lambda a, b: float(np.mean((np.asarray(a) - np.asarray(b)) ** 2)),
-                            trial=FixedTrial(BEST), study=SimpleNamespace(best_params=BEST))
+def mean_squared_error(a, b): return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+TUTORIAL_4_STAND_INS = dict(KFold=KFold, mean_squared_error=mean_squared_error, trial=FixedTrial(BEST),
+                            study=SimpleNamespace(best_params=BEST))
 
 
 def esm_repo(task: str, seed: int, n: int, weight=None) -> Repo:
     "An mBERT ESM repo as hf-dataset-selector publishes them: config, weights, a card; tagged for discovery."
     g = torch.Generator().manual_seed(seed)
     w = torch.eye(32) + 0.3 * torch.randn(32, 32, generator=g) if weight is None else weight
-    config = native_esm.ESMConfig(MBERT, task, task_split='train', num_examples=n, text_column='text', label_column='label',
-                                  language='en', esm_embedding_dim=32)
+    config = native_esm.ESMConfig(MBERT, task, task_split='train', num_examples=n, text_column='text',
+                                  label_column='label', language='en', esm_embedding_dim=32)
     files = {'config.json': json.dumps(config.to_dict()).encode(),
              'model.safetensors': save({'model.weight': w, 'model.bias': 0.1 * torch.randn(32, generator=g)}),
              'README.md': b'---\nlicense: apache-2.0\n---\nESM'}
@@ -270,8 +272,8 @@ def esm_repo(task: str, seed: int, n: int, weight=None) -> Repo:
 
 
 ESM_TASKS = [('stanfordnlp/imdb', 25000), ('fancyzhx/amazon_polarity', 10000), ('Yelp/yelp_review_full', 10000),
-             ('SetFit/amazon_reviews_multi_en', 5000), ('SetFit/amazon_reviews_multi_de', 300), ('fancyzhx/ag_news', 10000),
-             ('nyu-mll/glue_sst2', 10000)]
+             ('SetFit/amazon_reviews_multi_en', 5000), ('SetFit/amazon_reviews_multi_de', 300),
+             ('fancyzhx/ag_news', 10000), ('nyu-mll/glue_sst2', 10000)]
 
 
 def model_files(path: str) -> dict:
@@ -289,35 +291,45 @@ def hub(tmp_path_factory):
     import datasets
     from esm_nb.corpora import read_vader
     tmp = tmp_path_factory.mktemp('hub')
-    repos = {MBERT: Repo(model_files(make_tiny_bert(tmp/'mbert')), []), BERT: Repo(model_files(make_tiny_bert(tmp/'bert')), []),
+    repos = {MBERT: Repo(model_files(make_tiny_bert(tmp/'mbert')), []),
+             BERT: Repo(model_files(make_tiny_bert(tmp/'bert')), []),
              SPAM_BERT: Repo(model_files(make_tiny_bert(tmp/'spam-bert', seed=1)), [])}
     for i, (task, n) in enumerate(ESM_TASKS): repos[f'esm-hub/ESM_{task.replace("/", "__")}'] = esm_repo(task, i, n)
-    repos['esm-hub/ESM_broken_reviews'] = esm_repo('org/broken_reviews', 99, 1000, weight=torch.full((32, 32), float('nan')))
-    srv = HubServer(repos, aliases={'bert-base-multilingual-uncased': MBERT, 'bert-base-uncased': BERT, 'imdb': 'stanfordnlp/imdb'})
+    repos['esm-hub/ESM_broken_reviews'] = esm_repo('org/broken_reviews', 99, 1000,
+                                                   weight=torch.full((32, 32), float('nan')))
+    srv = HubServer(repos, aliases={'bert-base-multilingual-uncased': MBERT, 'bert-base-uncased': BERT,
+                                    'imdb': 'stanfordnlp/imdb'})
     reviews = read_vader('movie_reviews')  # real labelled movie-review snippets (rating > 0: positive)
     imdb = pd.DataFrame({'text': reviews.text, 'label': (reviews.rating > 0).astype(int)})
     srv.add_dataset('stanfordnlp/imdb', {'plain_text/train-00000-of-00001.parquet': parquet(imdb, tmp, 'imdb.parquet')})
     spam = pd.DataFrame({'Category': ['spam' if i % 4 == 0 else 'ham' for i in range(120)],
-                         'Message': [f'win money now, call {i}' if i % 4 == 0 else f'see you at the game {i}, the team is good'
-                                     for i in range(120)]})
+                         'Message': [f'win money now, call {i}' if i % 4 == 0
+                                     else f'see you at the game {i}, the team is good' for i in range(120)]})
     srv.add_dataset(SPAM_DATA, {'data/train-00000-of-00001.parquet': parquet(spam, tmp, 'spam.parquet')})
     hub_cache, ds_cache = tmp/'hf-hub', tmp/'hf-datasets'
     mp = pytest.MonkeyPatch()
-    for k, v in dict(HF_ENDPOINT=srv.url, HF_HUB_CACHE=str(hub_cache), HF_DATASETS_CACHE=str(ds_cache), HF_TOKEN='hf_stand_in_token',
-                     HF_HUB_OFFLINE='0', HF_DATASETS_OFFLINE='0', TRANSFORMERS_OFFLINE='0').items(): mp.setenv(k, v)
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
+    for k, v in dict(HF_ENDPOINT=srv.url, HF_HUB_CACHE=str(hub_cache), HF_DATASETS_CACHE=str(ds_cache),
+                     HF_TOKEN='hf_stand_in_token', HF_HUB_OFFLINE='0', HF_DATASETS_OFFLINE='0',
+                     TRANSFORMERS_OFFLINE='0').items(): mp.setenv(k, v)
+    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
+    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)  # transformers asks huggingface_hub whether it is offline
     # transformers keeps one HfApi with the endpoint of its first use: start this stand-in's tests with a fresh one
-    import transformers.utils.hub as tf_hub; mp.setattr(tf_hub, '_hf_api', None, raising=False)
+    import transformers.utils.hub as tf_hub
+    mp.setattr(tf_hub, '_hf_api', None, raising=False)
     c = datasets.config
-    mp.setattr(c, 'HF_ENDPOINT', srv.url); mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
-    mp.setattr(c, 'HF_HUB_OFFLINE', False); mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
-    mp.setattr(c, 'HF_DATASETS_CACHE', ds_cache); mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', ds_cache/'downloads')
+    mp.setattr(c, 'HF_ENDPOINT', srv.url)
+    mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
+    mp.setattr(c, 'HF_HUB_OFFLINE', False)
+    mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
+    mp.setattr(c, 'HF_DATASETS_CACHE', ds_cache)
+    mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', ds_cache/'downloads')
     mp.setattr(c, 'EXTRACTED_DATASETS_PATH', ds_cache/'downloads'/'extracted')
     mp.setattr(c, 'USE_PARQUET_EXPORT', False)  # no dataset viewer behind the stand-in (see test_hub_datasets.py)
     yield srv
-    mp.undo(); srv.close()
+    mp.undo()
+    srv.close()
 
 
 def run(code: str, **names) -> dict:
@@ -328,9 +340,12 @@ def run(code: str, **names) -> dict:
 
 
 def native_ranking(name: str, esms=None):
-    "The ranking of esm_nb's native API for the README's target (1000 examples, seed 42) of dataset `name`, indexed by rank."
-    target = TaskDataset.from_hugging_face(name, None, 'train', 'text', 'label', is_regression=False, num_examples=1000, seed=42)
-    r = native_rank.compute_task_ranking(target, 'bert-base-multilingual-uncased', esms=esms, batch_size=128, device='cpu', progress=False)
+    """The ranking of esm_nb's native API for the README's target (1000 examples, seed 42) of dataset `name`, indexed
+    by rank."""
+    target = TaskDataset.from_hugging_face(name, None, 'train', 'text', 'label', is_regression=False, num_examples=1000,
+                                           seed=42)
+    r = native_rank.compute_task_ranking(target, 'bert-base-multilingual-uncased', esms=esms, method='esm_logme',
+                                         batch_size=128, device='cpu', progress=False)  # hfselect scores by ESM-LogME
     return target, r
 
 
@@ -338,10 +353,11 @@ def assert_same_ranking(ours, native):
     pd.testing.assert_frame_equal(ours.to_pandas(), native.to_pandas().set_index('Rank'), check_exact=False, rtol=1e-12)
 
 
-SIGNATURES = ['Dataset.__init__', 'Dataset.from_hugging_face', 'compute_task_ranking', 'compute_scores', 'find_esm_repo_ids',
-              'find_esm_model_infos', 'fetch_esms', 'fetch_esm_configs', 'get_esm_coverage', 'ESMConfig.__init__', 'ESM.__init__',
-              'ESM.publish', 'ESM.save_pretrained', 'EmbeddingDataset.__init__', 'EmbeddingDataset.save', 'EmbeddingDataset.from_disk',
-              'create_embedding_dataset', 'ESMTrainer.__init__', 'ESMTrainer.train_with_embeddings', 'ESMTrainer.train_with_models']
+SIGNATURES = ['Dataset.__init__', 'Dataset.from_hugging_face', 'compute_task_ranking', 'compute_scores',
+              'find_esm_repo_ids', 'find_esm_model_infos', 'fetch_esms', 'fetch_esm_configs', 'get_esm_coverage',
+              'ESMConfig.__init__', 'ESM.__init__', 'ESM.publish', 'ESM.save_pretrained', 'EmbeddingDataset.__init__',
+              'EmbeddingDataset.save', 'EmbeddingDataset.from_disk', 'create_embedding_dataset', 'ESMTrainer.__init__',
+              'ESMTrainer.train_with_embeddings', 'ESMTrainer.train_with_models']
 DUMP = """
 import inspect, json, sys, importlib
 m = importlib.import_module(sys.argv[1])
@@ -363,22 +379,26 @@ def peer_python() -> Path:
 
 def test_readme_is_hfselects_own():
     "The README text above is hf-dataset-selector 0.2.1's, where its package is installed (bench/setup_peer.sh)."
-    meta = next(peer_python().parent.parent.glob('lib/python*/site-packages/hf_dataset_selector-0.2.1.dist-info/METADATA'))
+    site = peer_python().parent.parent
+    meta = next(site.glob('lib/python*/site-packages/hf_dataset_selector-0.2.1.dist-info/METADATA'))
     text = meta.read_text()
-    quickstart = text.split('### How to find suitable datasets for your problem')[1].split('```python\n')[1].split('```')[0]
+    section = text.split('### How to find suitable datasets for your problem')[1]
+    quickstart = section.split('```python\n')[1].split('```')[0]
     assert quickstart.replace('from hfselect import', 'from esm_nb.hfselect import', 1) == README
 
 
 def test_signatures_are_hfselects(tmp_path):
     "Every public callable takes hfselect's parameters, in its order, with its defaults (extra ones only keyword-only)."
     import sys
-    dump = lambda py, module: json.loads(subprocess.run([str(py), '-c', DUMP, module, *SIGNATURES], cwd=tmp_path, check=True,
-                                                        capture_output=True, text=True).stdout)  # hfselect logs to ./hfselect_logs.log
+    def dump(py, module):  # run in tmp_path: hfselect logs to ./hfselect_logs.log
+        return json.loads(subprocess.run([str(py), '-c', DUMP, module, *SIGNATURES], cwd=tmp_path, check=True,
+                                         capture_output=True, text=True).stdout)
     theirs, ours = dump(peer_python(), 'hfselect'), dump(sys.executable, 'esm_nb.hfselect')
     for path in SIGNATURES:
         mine = [p for p in ours[path] if not (p[1] == 'KEYWORD_ONLY' and p[0] not in {q[0] for q in theirs[path]})]
         if path == 'ESMConfig.__init__':  # the format version esm_nb writes, not hfselect's package version
-            mine = [p for p in mine if p[0] != 'version']; theirs[path] = [p for p in theirs[path] if p[0] != 'version']
+            mine = [p for p in mine if p[0] != 'version']
+            theirs[path] = [p for p in theirs[path] if p[0] != 'version']
         assert mine == theirs[path], path
 
 
@@ -398,13 +418,14 @@ def test_readme_example(hub, capsys):
 
 
 def test_readme_example_keeping_the_target_copy(hub):
-    from esm_nb.hfselect import compute_task_ranking
-    ns = run(README.replace('model_name="bert-base-multilingual-uncased"', 'model_name="bert-base-multilingual-uncased", keep_target_copies=True'))
+    ns = run(README.replace('model_name="bert-base-multilingual-uncased"',
+                            'model_name="bert-base-multilingual-uncased", keep_target_copies=True'))
     target, _ = native_ranking('stanfordnlp/imdb')
-    native = native_rank.compute_task_ranking(target, 'bert-base-multilingual-uncased', batch_size=128, device='cpu', progress=False,
-                                              keep_target_copies=True)
+    native = native_rank.compute_task_ranking(target, 'bert-base-multilingual-uncased', method='esm_logme',
+                                              batch_size=128, device='cpu', progress=False, keep_target_copies=True)
     assert_same_ranking(ns['task_ranking'], native)
-    assert len(ns['task_ranking']) == len(ESM_TASKS) and 'stanfordnlp/imdb' in set(ns['task_ranking'].to_pandas()['Task ID'])
+    assert len(ns['task_ranking']) == len(ESM_TASKS)
+    assert 'stanfordnlp/imdb' in set(ns['task_ranking'].to_pandas()['Task ID'])
 
 
 def test_tutorial_1_find_datasets(hub, capsys):
@@ -422,7 +443,8 @@ def test_tutorial_2_filter_esms(hub, capsys, caplog):
     expected = sorted(f'esm-hub/ESM_{t.replace("/", "__")}' for t, n in ESM_TASKS if n >= 500 and 'review' in t)
     assert sorted(ns['filtered_repo_ids']) == sorted(expected + ['esm-hub/ESM_broken_reviews'])
     assert sorted(e.config.task_id for e in ns['esms']) == sorted(t for t, n in ESM_TASKS if n >= 500 and 'review' in t)
-    assert 'Fetching ESMs failed for 1 of' in caplog.text and 'NaN or Inf' in caplog.text  # the broken repo, logged and left out
+    # the broken repo, logged and left out
+    assert 'Fetching ESMs failed for 1 of' in caplog.text and 'NaN or Inf' in caplog.text
     esms, failed = native_hub.fetch_esms(ns['filtered_repo_ids'], progress=False)
     _, native = native_ranking('stanfordnlp/imdb', esms=esms)
     ranking = ns['task_ranking']
@@ -437,13 +459,17 @@ def test_tutorial_3_train_and_publish_esm(hub, tmp_path, monkeypatch, capsys):
     esm, dataset = ns['esm'], ns['dataset']
     assert dataset.classes == ['ham', 'spam'] and len(dataset) == 120
     c = esm.config
-    assert (c.base_model_name, c.task_id, c.text_column, c.label_column, c.task_split) == (BERT, SPAM_DATA, 'Message', 'Category', 'train')
+    assert ((c.base_model_name, c.task_id, c.text_column, c.label_column, c.task_split)
+            == (BERT, SPAM_DATA, 'Message', 'Category', 'train'))
     assert (c.esm_num_epochs, c.esm_batch_size, c.esm_learning_rate, c.esm_weight_decay) == (10, 32, 0.01, 0.01)
     # esm_nb's own API on the same inputs fits the same map
-    X = Embedder(BERT, model=ns['base_model'], tokenizer=ns['tokenizer'], batch_size=128, device='cpu', progress=False)(dataset.texts)
-    Y = Embedder(BERT, model=ns['tuned_model'], tokenizer=ns['tokenizer'], pooling='pooler', batch_size=128, device='cpu', progress=False)(dataset.texts)
-    native = native_esm.fit_esm(X, Y, native_esm.ESMConfig(BERT, SPAM_DATA, esm_num_epochs=10, esm_batch_size=32, esm_learning_rate=0.01,
-                                                           esm_weight_decay=0.01), 'adamw', progress=False)
+    X = Embedder(BERT, model=ns['base_model'], tokenizer=ns['tokenizer'], batch_size=128, device='cpu',
+                 progress=False)(dataset.texts)
+    Y = Embedder(BERT, model=ns['tuned_model'], tokenizer=ns['tokenizer'], pooling='pooler', batch_size=128,
+                 device='cpu', progress=False)(dataset.texts)
+    config = native_esm.ESMConfig(BERT, SPAM_DATA, esm_num_epochs=10, esm_batch_size=32, esm_learning_rate=0.01,
+                                  esm_weight_decay=0.01)
+    native = native_esm.fit_esm(X, Y, config, 'adamw', progress=False)
     assert torch.equal(esm.linear_weights()[0], native.linear_weights()[0])
     # saved, and published in the format (and with the tags) that discovery finds
     saved = native_esm.ESM.from_pretrained(tmp_path/'esm_spam_text_detect_analysis')
@@ -463,8 +489,9 @@ def test_tutorial_4_advanced_esm_training(hub, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.splitlines() == ['-' * 32] and 0 < ns['fold_mse'] < np.mean((pairs.x - pairs.y) ** 2)
     c = ns['esm'].config
     assert (c.esm_num_epochs, c.esm_batch_size, c.esm_learning_rate, c.base_model_name) == (5, 16, 0.01, BERT)
-    native = native_esm.fit_esm(pairs.x, pairs.y, native_esm.ESMConfig(BERT, SPAM_DATA, esm_num_epochs=5, esm_batch_size=16,
-                                esm_learning_rate=0.01, esm_weight_decay=0.01), 'adamw', progress=False)
+    config = native_esm.ESMConfig(BERT, SPAM_DATA, esm_num_epochs=5, esm_batch_size=16, esm_learning_rate=0.01,
+                                  esm_weight_decay=0.01)
+    native = native_esm.fit_esm(pairs.x, pairs.y, config, 'adamw', progress=False)
     assert torch.equal(ns['esm'].linear_weights()[0], native.linear_weights()[0])
 
 
@@ -472,7 +499,8 @@ def test_hub_options_esm_nb_cannot_honour_raise(hub):
     from esm_nb.hfselect import Dataset, compute_task_ranking, find_esm_repo_ids, get_esm_coverage, NoESMsFoundError
     assert get_esm_coverage()[MBERT] == len(ESM_TASKS) + 1
     with pytest.raises(NotImplementedError, match='Pass model_name'): find_esm_repo_ids()
-    with pytest.raises(NotImplementedError, match='tag filters'): find_esm_repo_ids('bert-base-multilingual-uncased', filters=['language:en'])
+    with pytest.raises(NotImplementedError, match='tag filters'):
+        find_esm_repo_ids('bert-base-multilingual-uncased', filters=['language:en'])
     with pytest.raises(NotImplementedError, match='Leave streaming out'):
         Dataset.from_hugging_face('imdb', 'train', 'text', 'label', False, streaming=True)
     target = Dataset.from_hugging_face('imdb', 'train', 'text', 'label', False, num_examples=50, seed=0)

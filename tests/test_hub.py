@@ -2,8 +2,7 @@
 
 huggingface_hub is not mocked: HF_ENDPOINT points at the server (huggingface_hub reads it at import, so the
 constant is set too) and its own HTTP code runs. The cache is a fresh folder per test module."""
-import io, json, os, pickle, subprocess, sys
-from pathlib import Path
+import json, os, pickle, subprocess, sys
 import numpy as np, pytest, torch
 import huggingface_hub.constants as hf_constants
 from safetensors.torch import save
@@ -18,12 +17,14 @@ def esm_files(task, dim=8, n=1000, lang='en', weight=None, cfg=None, seed=0):
     e = ESM(ESMConfig('bert-base-uncased', task, esm_embedding_dim=dim, num_examples=n, language=lang))
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad(): e.model.weight.copy_(torch.eye(dim) + 0.1 * torch.randn(dim, dim, generator=g))
-    sd = {'model.weight': e.model.weight.detach().clone() if weight is None else weight, 'model.bias': e.model.bias.detach().clone()}
+    sd = {'model.weight': e.model.weight.detach().clone() if weight is None else weight,
+          'model.bias': e.model.bias.detach().clone()}
     config = {**e.config.to_dict(), **(cfg or {})}
     return {'config.json': json.dumps(config).encode(), 'model.safetensors': save(sd), 'README.md': b'card'}
 
 
-def tags(legacy=False): return ['embedding_space_map', 'BaseLM:bert-base-uncased'] if legacy else ['embedding_space_map', f'base_model:{BASE}']
+def tags(legacy=False):
+    return ['embedding_space_map', 'BaseLM:bert-base-uncased' if legacy else f'base_model:{BASE}']
 
 
 @pytest.fixture(scope='module')
@@ -31,7 +32,8 @@ def server(tmp_path_factory):
     good = esm_files('org/news')
     repos = {
         'u/ESM_org__news': Repo(good, tags(), {'language': ['en'], 'datasets': ['org/news']}),
-        'u/ESM_org__reviews': Repo(esm_files('org/reviews', n=50, seed=1), tags(), {'language': 'de', 'datasets': ['org/reviews']}),
+        'u/ESM_org__reviews': Repo(esm_files('org/reviews', n=50, seed=1), tags(),
+                                   {'language': 'de', 'datasets': ['org/reviews']}),
         'old/ESM_legacy': Repo(esm_files('org/legacy', seed=2), tags(legacy=True), {'datasets': ['org/legacy']}),
         'u/ESM_nulldim': Repo(esm_files('org/nulldim', cfg={'esm_embedding_dim': None}, seed=3), tags()),
         'u/ESM_ratelimited': Repo(esm_files('org/busy', seed=4), tags(), fail_first=2),
@@ -42,21 +44,27 @@ def server(tmp_path_factory):
         'u/ESM_pickle': Repo({'config.json': good['config.json'], 'pytorch_model.bin': pickle.dumps({'x': 1})}, tags()),
         'u/ESM_gone': Repo(good, tags(), missing=True),
         'u/ESM_slow': Repo(good, tags(), delay=3.0),
-        'other/ESM_for_roberta': Repo(esm_files('org/x'), ['embedding_space_map', 'base_model:FacebookAI/roberta-base']),
+        'other/ESM_for_roberta': Repo(esm_files('org/x'),
+                                      ['embedding_space_map', 'base_model:FacebookAI/roberta-base']),
         'u/not-an-esm': Repo(good, [f'base_model:{BASE}']),
     }
     srv = HubServer(repos, aliases={'bert-base-uncased': BASE, BASE: BASE})
     srv.repos[BASE] = Repo({'config.json': b'{}'}, [])
     cache = tmp_path_factory.mktemp('hf-cache')
     mp = pytest.MonkeyPatch()
-    mp.setenv('HF_ENDPOINT', srv.url); mp.setenv('HF_HUB_CACHE', str(cache)); mp.setenv('HF_HUB_DOWNLOAD_TIMEOUT', '1')
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
+    mp.setenv('HF_ENDPOINT', srv.url)
+    mp.setenv('HF_HUB_CACHE', str(cache))
+    mp.setenv('HF_HUB_DOWNLOAD_TIMEOUT', '1')
+    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
+    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setattr(hf_constants, 'HF_HUB_DOWNLOAD_TIMEOUT', 1)
     # the test command runs offline (HF_HUB_OFFLINE=1); these tests talk to the local server
-    mp.setenv('HF_HUB_OFFLINE', '0'); mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
+    mp.setenv('HF_HUB_OFFLINE', '0')
+    mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
     yield srv
-    mp.undo(); srv.close()
+    mp.undo()
+    srv.close()
 
 
 def test_discovery_by_both_tags_and_alias(server):
@@ -77,8 +85,8 @@ def test_filters_before_weights(server):
 
 
 def test_fetch_skips_every_broken_repo_with_its_reason(server):
-    ids = ['u/ESM_org__news', 'old/ESM_legacy', 'u/ESM_nulldim', 'u/ESM_ratelimited', 'u/ESM_noconfig', 'u/ESM_badconfig',
-           'u/ESM_shapes', 'u/ESM_nan', 'u/ESM_pickle', 'u/ESM_gone', 'u/ESM_slow']
+    ids = ['u/ESM_org__news', 'old/ESM_legacy', 'u/ESM_nulldim', 'u/ESM_ratelimited', 'u/ESM_noconfig',
+           'u/ESM_badconfig', 'u/ESM_shapes', 'u/ESM_nan', 'u/ESM_pickle', 'u/ESM_gone', 'u/ESM_slow']
     esms, skipped = hub.fetch_esms(ids, progress=False)
     assert [e.config.task_id for e in esms] == ['org/news', 'org/legacy', 'org/nulldim', 'org/busy']
     assert esms[2].dim == 8
@@ -97,8 +105,9 @@ def test_fetched_esm_scores_like_the_local_one(server, tmp_path):
     from esm_nb.logme import logme
     from esm_nb.rank import rank_embeddings
     (esm,), _ = hub.fetch_esms(['u/ESM_org__news'], progress=False)
-    X = np.random.default_rng(0).normal(size=(60, 8)); y = np.arange(60) % 3
-    r = rank_embeddings(X, y, model_name='bert-base-uncased', esms=[esm], progress=False)
+    X = np.random.default_rng(0).normal(size=(60, 8))
+    y = np.arange(60) % 3
+    r = rank_embeddings(X, y, model_name='bert-base-uncased', esms=[esm], method='esm_logme', progress=False)
     assert abs(r[0]['Score'] - logme(esm.transform(X).astype(np.float64), y)) < 1e-6
 
 
@@ -111,7 +120,8 @@ def test_offline_serves_cache_and_names_what_is_missing(server):
     hub.fetch_esms(['u/ESM_org__news'], progress=False)
     code = ("from esm_nb import hub; e, s = hub.fetch_esms(['u/ESM_org__news', 'u/ESM_org__reviews'], progress=False); "
             "print(len(e), s[0][1])")
-    env = {**__import__('os').environ, 'HF_HUB_OFFLINE': '1', 'HF_HUB_CACHE': hf_constants.HF_HUB_CACHE, 'HF_ENDPOINT': server.url}
+    env = {**__import__('os').environ, 'HF_HUB_OFFLINE': '1', 'HF_HUB_CACHE': hf_constants.HF_HUB_CACHE,
+           'HF_ENDPOINT': server.url}
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     n, reason = out.stdout.strip().split(' ', 1)
@@ -120,7 +130,8 @@ def test_offline_serves_cache_and_names_what_is_missing(server):
 
 def test_ranking_without_esms_uses_the_hub(server):
     from esm_nb.rank import rank_embeddings
-    X = np.random.default_rng(1).normal(size=(40, 8)); y = np.arange(40) % 2
+    X = np.random.default_rng(1).normal(size=(40, 8))
+    y = np.arange(40) % 2
     r = rank_embeddings(X, y, model_name='bert-base-uncased', progress=False)
     assert {'org/news', 'org/legacy', 'org/busy', 'org/reviews'} <= set(r.to_pandas()['Task ID'])
     assert {'u/ESM_nan', 'u/ESM_pickle', 'u/ESM_gone'} <= set(r.skipped['ESM'])
@@ -128,7 +139,8 @@ def test_ranking_without_esms_uses_the_hub(server):
 
 def test_publish_then_discover_and_fetch(server, tmp_path, monkeypatch):
     monkeypatch.setenv('HF_TOKEN', 'hf_test_token')
-    e = ESM(ESMConfig('bert-base-uncased', 'acme/tickets', task_subset='v1', esm_embedding_dim=8, num_examples=300, language='en'))
+    e = ESM(ESMConfig('bert-base-uncased', 'acme/tickets', task_subset='v1', esm_embedding_dim=8, num_examples=300,
+                      language='en'))
     url = e.push_to_hub(private=True)
     assert url.endswith('/tester/ESM_acme__tickets_v1') and server.repos['tester/ESM_acme__tickets_v1'].private
     assert set(server.repos['tester/ESM_acme__tickets_v1'].files) == {'config.json', 'model.safetensors', 'README.md'}
@@ -136,10 +148,11 @@ def test_publish_then_discover_and_fetch(server, tmp_path, monkeypatch):
     (back,), _ = hub.fetch_esms(['tester/ESM_acme__tickets_v1'], progress=False)
     assert torch.equal(back.model.weight, e.model.weight) and back.config.task_subset == 'v1'
     for i in range(3):
-        ESM(ESMConfig('bert-base-uncased', f'acme/t{i}', esm_embedding_dim=8)).save_pretrained(tmp_path / 'zoo' / f'e{i}')
+        esm = ESM(ESMConfig('bert-base-uncased', f'acme/t{i}', esm_embedding_dim=8))
+        esm.save_pretrained(tmp_path / 'zoo' / f'e{i}')
     (tmp_path / 'zoo' / 'broken').mkdir()
     table = hub.publish_folder(tmp_path / 'zoo', 'acme-org', progress=False)
-    assert table.repo_id.dropna().tolist() == ['acme-org/ESM_acme__t0', 'acme-org/ESM_acme__t1', 'acme-org/ESM_acme__t2']
+    assert table.repo_id.dropna().tolist() == [f'acme-org/ESM_acme__t{i}' for i in range(3)]
     assert table.set_index('folder').loc['broken', 'error'].endswith('no config.json, so this is not an ESM folder.')
 
 
@@ -149,9 +162,11 @@ def test_cli_publish_and_rank_from_the_hub(server, tmp_path, monkeypatch, capsys
     ESM(ESMConfig('bert-base-uncased', 'cli/one', esm_embedding_dim=8)).save_pretrained(tmp_path / 'zoo' / 'one')
     assert main(['publish', str(tmp_path / 'zoo'), '--namespace', 'cli-org']) == 0
     assert 'cli-org/ESM_cli__one' in server.repos
-    X = np.random.default_rng(2).normal(size=(30, 8)); np.save(tmp_path / 'X.npy', X); np.save(tmp_path / 'y.npy', np.arange(30) % 2)
-    assert main(['rank', '--embeddings', str(tmp_path / 'X.npy'), '--labels', str(tmp_path / 'y.npy'), '--model', 'bert-base-uncased',
-                 '--hub', '--csv', str(tmp_path / 'r.csv')]) == 0
+    X = np.random.default_rng(2).normal(size=(30, 8))
+    np.save(tmp_path / 'X.npy', X)
+    np.save(tmp_path / 'y.npy', np.arange(30) % 2)
+    assert main(['rank', '--embeddings', str(tmp_path / 'X.npy'), '--labels', str(tmp_path / 'y.npy'),
+                 '--model', 'bert-base-uncased', '--hub', '--csv', str(tmp_path / 'r.csv')]) == 0
     import pandas as pd
     assert 'cli/one' in set(pd.read_csv(tmp_path / 'r.csv')['Task ID'])
 
@@ -161,7 +176,8 @@ def test_push_to_hub_without_importing_the_hub_module(server, tmp_path):
     code = ("import sys; from esm_nb.esm import ESM, ESMConfig\n"
             "print(ESM(ESMConfig('bert-base-uncased', 'acme/fresh', esm_embedding_dim=8)).push_to_hub())\n"
             "assert 'esm_nb.hub' not in sys.modules")
-    env = {**os.environ, 'HF_ENDPOINT': server.url, 'HF_TOKEN': 'hf_test_token', 'HF_HUB_OFFLINE': '0', 'HF_HOME': str(tmp_path)}
+    env = {**os.environ, 'HF_ENDPOINT': server.url, 'HF_TOKEN': 'hf_test_token', 'HF_HUB_OFFLINE': '0',
+           'HF_HOME': str(tmp_path)}
     r = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip().endswith('/tester/ESM_acme__fresh') and 'tester/ESM_acme__fresh' in server.repos

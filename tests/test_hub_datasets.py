@@ -1,7 +1,8 @@
-"""`datasets.load_dataset` against the local Hub stand-in (tests/hub_server.py): dataset info, tree listing, file resolve.
+"""`datasets.load_dataset` against the local Hub stand-in (tests/hub_server.py): dataset info, tree listing, file
+resolve.
 
-Neither datasets nor huggingface_hub is mocked. Both read HF_ENDPOINT, the offline flags and the caches at import, so their
-module constants are patched as well as the environment. The test command runs offline (HF_HUB_OFFLINE=1
+Neither datasets nor huggingface_hub is mocked. Both read HF_ENDPOINT, the offline flags and the caches at import, so
+their module constants are patched as well as the environment. The test command runs offline (HF_HUB_OFFLINE=1
 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1); these tests undo that for themselves."""
 import io
 from pathlib import Path
@@ -42,34 +43,44 @@ dataset_info:
 
 
 def parquet(rows) -> bytes:
-    buf = io.BytesIO(); pq.write_table(pa.Table.from_pylist(rows), buf); return buf.getvalue()
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    return buf.getvalue()
 
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     import datasets
-    srv = HubServer({MBERT: Repo({'config.json': b'{"model_type": "bert"}'})}, aliases={'bert-base-multilingual-uncased': MBERT})
+    srv = HubServer({MBERT: Repo({'config.json': b'{"model_type": "bert"}'})},
+                    aliases={'bert-base-multilingual-uncased': MBERT})
     srv.add_dataset('stanfordnlp/imdb', {'README.md': CARD, 'plain_text/train-00000-of-00001.parquet': parquet(ROWS),
                                          'plain_text/test-00000-of-00001.parquet': parquet(ROWS[:10]),
                                          'small/train-00000-of-00001.parquet': parquet(ROWS[:5])})
-    srv.add_dataset('org/plain', {'data/train-00000-of-00001.parquet': parquet(ROWS[:7])})  # no card: the standard layout
+    # no card: the standard layout
+    srv.add_dataset('org/plain', {'data/train-00000-of-00001.parquet': parquet(ROWS[:7])})
     hub_cache, ds_cache = tmp_path_factory.mktemp('hf-hub'), tmp_path_factory.mktemp('hf-datasets')
     mp = pytest.MonkeyPatch()
     for k, v in dict(HF_ENDPOINT=srv.url, HF_HUB_CACHE=str(hub_cache), HF_DATASETS_CACHE=str(ds_cache),
                      HF_HUB_OFFLINE='0', HF_DATASETS_OFFLINE='0').items(): mp.setenv(k, v)
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
+    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
+    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
     c = datasets.config
-    mp.setattr(c, 'HF_ENDPOINT', srv.url); mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
-    mp.setattr(c, 'HF_HUB_OFFLINE', False); mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
-    mp.setattr(c, 'HF_DATASETS_CACHE', ds_cache); mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', ds_cache/'downloads')
+    mp.setattr(c, 'HF_ENDPOINT', srv.url)
+    mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
+    mp.setattr(c, 'HF_HUB_OFFLINE', False)
+    mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
+    mp.setattr(c, 'HF_DATASETS_CACHE', ds_cache)
+    mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', ds_cache/'downloads')
     mp.setattr(c, 'EXTRACTED_DATASETS_PATH', ds_cache/'downloads'/'extracted')
-    # load_dataset also asks the dataset viewer, at http://datasets-server.127.0.0.1:<port>, which nothing serves: the DNS
-    # lookup fails fast here and datasets goes on, but the test should not depend on the resolver, so that call is off
+    # load_dataset also asks the dataset viewer, at http://datasets-server.127.0.0.1:<port>, which nothing serves:
+    # the DNS lookup fails fast here and datasets goes on, but the test should not depend on the resolver, so that
+    # call is off
     mp.setattr(c, 'USE_PARQUET_EXPORT', False)
     yield srv
-    mp.undo(); srv.close()
+    mp.undo()
+    srv.close()
 
 
 def test_load_dataset_default_config(server):
@@ -88,8 +99,10 @@ def test_load_dataset_subset_and_plain_layout(server):
 
 
 def test_task_dataset_from_hugging_face(server):
-    ds = TaskDataset.from_hugging_face('stanfordnlp/imdb', split='train', text_column='text', label_column='label', num_examples=20)
-    assert len(ds) == 20 and ds.task_id == 'stanfordnlp/imdb' and ds.task_split == 'train' and ds.classes == ['neg', 'pos']
+    ds = TaskDataset.from_hugging_face('stanfordnlp/imdb', split='train', text_column='text', label_column='label',
+                                       num_examples=20)
+    assert len(ds) == 20 and ds.task_id == 'stanfordnlp/imdb' and ds.task_split == 'train'
+    assert ds.classes == ['neg', 'pos']
     label_of = {r['text']: ['neg', 'pos'][r['label']] for r in ROWS}
     assert [label_of[t] for t in ds.texts] == [ds.classes[i] for i in ds.labels]
 

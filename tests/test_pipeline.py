@@ -18,7 +18,8 @@ def esm_dir(tiny_bert, tmp_path_factory):
     out = tmp_path_factory.mktemp('esms')
     for name in SOURCES:
         ds = load_corpus(name, 'train', num_examples=48, seed=1)
-        esm = build_esm(ds, tiny_bert, budget=FineTuneBudget(epochs=1, batch_size=16, learning_rate=1e-3), progress=False)
+        budget = FineTuneBudget(epochs=1, batch_size=16, learning_rate=1e-3)
+        esm = build_esm(ds, tiny_bert, budget=budget, progress=False)
         esm.save_pretrained(out / name)
     return out
 
@@ -36,7 +37,7 @@ def test_build_save_load(esm_dir, tiny_bert):
 
 def test_rank_table(esm_dir, tiny_bert, tmp_path):
     target = load_corpus('fortunes_en', 'train', num_examples=60, seed=3)
-    ranking = compute_task_ranking(target, tiny_bert, esm_dir=esm_dir, progress=False)
+    ranking = compute_task_ranking(target, tiny_bert, esm_dir=esm_dir, method='esm_logme', progress=False)
     t = ranking.to_pandas()
     assert list(t.columns) == COLUMNS and len(t) == 3 and t['Rank'].tolist() == [1, 2, 3]
     assert t['Score'].is_monotonic_decreasing and np.isfinite(t['Score']).all()

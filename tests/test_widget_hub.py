@@ -30,19 +30,25 @@ def hub_with_model(tiny_bert, tmp_path):
              'u/ESM_org__broken': esm_repo('org/broken', 1.0, weight=torch.zeros(4, 4))}
     srv = HubServer(repos)
     mp = pytest.MonkeyPatch()
-    mp.setenv('HF_ENDPOINT', srv.url); mp.setenv('HF_HUB_CACHE', str(tmp_path/'cache'))
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url); mp.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path/'cache'))
+    mp.setenv('HF_ENDPOINT', srv.url)
+    mp.setenv('HF_HUB_CACHE', str(tmp_path/'cache'))
+    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
+    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path/'cache'))
     mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
-    mp.setenv('HF_HUB_OFFLINE', '0'); mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
+    mp.setenv('HF_HUB_OFFLINE', '0')
+    mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
     mp.setenv('TRANSFORMERS_OFFLINE', '0')
     # transformers keeps one HfApi with the endpoint of its first use: start this stand-in's tests with a fresh one
-    import transformers.utils.hub as tf_hub; mp.setattr(tf_hub, '_hf_api', None, raising=False)
+    import transformers.utils.hub as tf_hub
+    mp.setattr(tf_hub, '_hf_api', None, raising=False)
     yield srv
-    mp.undo(); srv.close()
+    mp.undo()
+    srv.close()
 
 
 def test_widget_ranks_hub_esms_with_filters(hub_with_model):
-    df = pd.DataFrame({'text': ['good film', 'great game', 'bad news', 'the vote'] * 10, 'label': ['a', 'a', 'b', 'b'] * 10})
+    df = pd.DataFrame({'text': ['good film', 'great game', 'bad news', 'the vote'] * 10,
+                       'label': ['a', 'a', 'b', 'b'] * 10})
     ui = TaskSelector(df, model_name=MODEL)
     ui.esm_source.value = 'Hugging Face Hub'
     ui.hub_language.value = 'en'
@@ -51,7 +57,9 @@ def test_widget_ranks_hub_esms_with_filters(hub_with_model):
     assert set(ui.ranking.labels) == {'org/news', 'org/tweets'}           # the German ESM was filtered out
     assert list(ui.ranking.skipped.ESM) == ['u/ESM_org__broken']          # listed with its reason, the rest ranked
     assert 'skipped' in ui.status.value
-    assert any(k.startswith(f'/{MODEL}/resolve/') and k.endswith('model.safetensors') for k in hub_with_model.hits), hub_with_model.hits
-    assert hub_with_model.hits.get('/u/ESM_org__german/resolve/main/model.safetensors', 0) == 0  # filtered before download
-    ui.hub_task.value = 'nothing-like-this'; ui.run_button.click()
+    hits = hub_with_model.hits
+    assert any(k.startswith(f'/{MODEL}/resolve/') and k.endswith('model.safetensors') for k in hits), hits
+    assert hits.get('/u/ESM_org__german/resolve/main/model.safetensors', 0) == 0  # filtered before download
+    ui.hub_task.value = 'nothing-like-this'
+    ui.run_button.click()
     assert 'No ESMs on the Hub' in ui.status.value and ui.progress.bar_style == 'danger'

@@ -22,14 +22,17 @@ out = []
 for cell in nb['cells']:
     src = ''.join(cell['source'])
     if cell['cell_type'] == 'markdown':
-        out.append(src.replace('](images/', '](nbs/images/').replace('](../', '](')); continue
+        out.append(src.replace('](images/', '](nbs/images/').replace('](../', ']('))
+        continue
     lines = src.splitlines()
-    flags = [l.strip() for l in lines if l.startswith('#|')]
+    flags = [line.strip() for line in lines if line.startswith('#|')]
     if '#| hide' in flags: continue
-    code = '\n'.join(l for l in lines if not l.startswith('#|'))
-    texts = [''.join(o.get('text', '')) or ''.join(o.get('data', {}).get('text/plain', '')) for o in cell.get('outputs', [])]
+    code = '\n'.join(line for line in lines if not line.startswith('#|'))
+    texts = [''.join(o.get('text', '')) or ''.join(o.get('data', {}).get('text/plain', ''))
+             for o in cell.get('outputs', [])]
     if '#| output: asis' in flags:
-        out += [t.strip() for t in texts if t.strip()]; continue
+        out += [t.strip() for t in texts if t.strip()]
+        continue
     out.append(f'```python\n{code}\n```')
     out += ['```\n' + t.rstrip() + '\n```' for t in texts if t.strip()]
 (root / 'README.md').write_text('\n\n'.join(out).strip() + '\n')

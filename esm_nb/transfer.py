@@ -99,43 +99,6 @@ class TransferRunner:
         for name, pair in self.targets.items(): self._check_target(name, pair)
         self._check_experiment()
 
-    def _check_target(self, name: str, pair):
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise ValueError(f"Target {name!r} must be a (train, test) pair of TaskDatasets.")
-        tr, te = pair
-        if tr.is_regression != te.is_regression:
-            raise ValueError(f"Target {name!r}: train and test disagree on regression vs classification.")
-        if not tr.is_regression and tr.classes != te.classes:
-            only = sorted(set(map(str, te.classes)) ^ set(map(str, tr.classes)))
-            raise ValueError(f"Target {name!r}: classes {only} occur in only one of train and test (or are encoded "
-                             "differently); use a larger training sample, or encode both with the same label set.")
-
-    @property
-    def spec(self) -> dict:
-        "What every result of the work folder shares: the base model and the fine-tuning budgets (not the seeds)."
-        budget = {k: v for k, v in self.budget.to_dict().items() if k != 'seeds'}
-        return dict(model_name=str(self.model_name), budget=budget)
-
-    def _check_experiment(self):
-        "Refuse a work folder that holds results of another base model or budget."
-        path = self.work_dir/'experiment.json'
-        if not path.exists(): return _write_json(path, self.spec)
-        old = json.loads(path.read_text())
-        if old != self.spec:
-            raise ValueError(f"{self.work_dir} holds results for {old}, not {self.spec}. "
-                             "Use another work_dir, or the same model and budget.")
-
-    @property
-    def variants(self) -> dict[str, tuple[str, str | None, str]]:
-        "Every scored variant: key -> (method, ESM fit or None, label)."
-        out = {}
-        for name in self.methods:
-            m = METHODS[name]
-            if 'esm' not in m.needs: out[name] = (name, None, m.label)
-            for fit in (self.esm_fits if 'esm' in m.needs else ()):
-                out[name if fit == 'adamw' else f'{name}_{fit}'] = (name, fit, f'{m.label} ({ESM_FITS[fit]})')
-        return out
-
     def pool(self, target: str) -> tuple[list[str], dict[str, str]]:
         "Sources eligible for `target`, and the excluded ones with the reason."
         tr, te = self.targets[target]
@@ -154,6 +117,46 @@ class TransferRunner:
         return self.work_dir/'runs'/slug(target)/slug(source or NO_SOURCE)/f'seed{seed}.json'
 
     def predictions_path(self, target: str) -> Path: return self.work_dir/'predictions'/f'{slug(target)}.json'
+
+# %% ../nbs/11_transfer.ipynb #73019aa6
+@patch
+def _check_target(self: TransferRunner, name: str, pair):
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        raise ValueError(f"Target {name!r} must be a (train, test) pair of TaskDatasets.")
+    tr, te = pair
+    if tr.is_regression != te.is_regression:
+        raise ValueError(f"Target {name!r}: train and test disagree on regression vs classification.")
+    if not tr.is_regression and tr.classes != te.classes:
+        only = sorted(set(map(str, te.classes)) ^ set(map(str, tr.classes)))
+        raise ValueError(f"Target {name!r}: classes {only} occur in only one of train and test (or are encoded "
+                         "differently); use a larger training sample, or encode both with the same label set.")
+
+@patch(as_prop=True)
+def spec(self: TransferRunner) -> dict:
+    "What every result of the work folder shares: the base model and the fine-tuning budgets (not the seeds)."
+    budget = {k: v for k, v in self.budget.to_dict().items() if k != 'seeds'}
+    return dict(model_name=str(self.model_name), budget=budget)
+
+@patch
+def _check_experiment(self: TransferRunner):
+    "Refuse a work folder that holds results of another base model or budget."
+    path = self.work_dir/'experiment.json'
+    if not path.exists(): return _write_json(path, self.spec)
+    old = json.loads(path.read_text())
+    if old != self.spec:
+        raise ValueError(f"{self.work_dir} holds results for {old}, not {self.spec}. "
+                         "Use another work_dir, or the same model and budget.")
+
+@patch(as_prop=True)
+def variants(self: TransferRunner) -> dict[str, tuple[str, str | None, str]]:
+    "Every scored variant: key -> (method, ESM fit or None, label)."
+    out = {}
+    for name in self.methods:
+        m = METHODS[name]
+        if 'esm' not in m.needs: out[name] = (name, None, m.label)
+        for fit in (self.esm_fits if 'esm' in m.needs else ()):
+            out[name if fit == 'adamw' else f'{name}_{fit}'] = (name, fit, f'{m.label} ({ESM_FITS[fit]})')
+    return out
 
 # %% ../nbs/11_transfer.ipynb #02d217ee
 SOURCE_FILES = dict(encoder='encoder', esm='esm_adamw', mean_embedding='base_mean.npy', word_types='word_types.json')
@@ -202,6 +205,10 @@ def run_pair(self: TransferRunner, target: str, source: str | None, seed: int) -
     if path.exists(): return json.loads(path.read_text())
     b, (tr, te) = self.budget, self.targets[target]
     start = str(self.source_dir(source)/'encoder') if source else self.model_name
+    if source and not Path(start).is_dir():
+        raise ValueError(f"The tuned encoder of source {source!r} is missing from {self.work_dir} (a copy of the "
+                         "work folder without the encoders?): run this pair where the folder was made, or in a new "
+                         "work_dir.")
     t0 = time.time()
     model, tok, losses = finetune(tr, start, b.target, seed=seed, device=self.device, progress=self.progress)
     score = evaluate(model, tok, te, b.target.max_length)

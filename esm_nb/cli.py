@@ -114,7 +114,9 @@ def _rank_options(sub) -> argparse.ArgumentParser:
     r.add_argument('--labels', help='labels for --embeddings (.npy, or .csv with --label-column)')
     r.add_argument('--method', default=DEFAULT_METHOD, choices=[k for k, m in METHODS.items() if m.ranks_esms],
                    help='how to score each ESM (default: %(default)s; see esm_nb.methods)')
-    r.add_argument('--precision', default='float64', choices=['float64', 'float32'])
+    r.add_argument('--precision', choices=['float64', 'float32', 'mixed'],
+                   help="scoring precision (default: float64 on the CPU, 'mixed' on a GPU)")
+    r.add_argument('--workers', type=int, help='CPU processes for scoring (default: every core, for 200 ESMs or more)')
     r.add_argument('--device',
                    help="for embedding and scoring, e.g. 'cuda' or 'cpu' (default: the GPU when there is one)")
     r.add_argument('--keep-target-copies', action='store_true',
@@ -212,7 +214,7 @@ def esm_source(a: argparse.Namespace) -> dict:
 def rank_command(a: argparse.Namespace) -> int:
     "`esm-nb rank`: the target (a dataset, or precomputed embeddings and labels) against the chosen ESMs."
     from esm_nb.rank import compute_task_ranking, rank_embeddings
-    kw = dict(method=a.method, precision=a.precision, device=a.device, progress=not a.quiet,
+    kw = dict(method=a.method, precision=a.precision, workers=a.workers, device=a.device, progress=not a.quiet,
               keep_target_copies=a.keep_target_copies, **esm_source(a))
     if a.embeddings:
         if not a.labels: raise ValueError("--embeddings needs --labels.")

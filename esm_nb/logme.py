@@ -12,7 +12,7 @@ import numpy as np, torch
 from scipy.linalg import lapack, blas
 
 # %% auto #0
-__all__ = ['label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats', 'target_stats',
+__all__ = ['EPS32', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats', 'target_stats',
            'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
@@ -34,11 +34,15 @@ def evidence_from_spectrum(sigma: torch.Tensor, # (..., D) eigenvalues of FᵀF
                            proj: torch.Tensor, # (..., D, C) projections VᵀFᵀy
                            yty: torch.Tensor, # (..., C) or (C,) squared norms of the label columns
                            n: int, # number of examples N
-                           max_iter: int = 100, tol: float = 1e-3) -> torch.Tensor:
+                           max_iter: int = 100, tol: float = 1e-3,
+                           eps: float | None = None, # relative accuracy of `sigma` (default: its dtype's)
+                          ) -> torch.Tensor:
     "LogME evidence per label column, shape (..., C)."
     sigma = sigma.clamp(min=0)
     D = sigma.shape[-1]
-    pos = sigma > sigma.amax(-1, keepdim=True).clamp(min=1e-300) * D * torch.finfo(sigma.dtype).eps
+    eps = torch.finfo(sigma.dtype).eps if eps is None else eps
+    # eigenvalues below the accuracy of the decomposition are zero: F has rank < D (e.g. when N < D)
+    pos = sigma > sigma.amax(-1, keepdim=True).clamp(min=1e-300) * D * eps
     s = sigma.unsqueeze(-1)  # (..., D, 1)
     p2 = proj ** 2
     # squared coordinates of y in F's column space
@@ -113,17 +117,38 @@ def target_stats(X: np.ndarray, # (N, d) target embeddings
     Yt = torch.as_tensor(Y, device=device)
     return TargetStats(Xa.T @ Xa, Xa.T @ Yt, (Yt ** 2).sum(0), len(X))
 
+EPS32 = float(torch.finfo(torch.float32).eps)
+
 def score_linear_maps(stats: TargetStats,
                       W: torch.Tensor, # (B, D, d) or (D, d) weights of F = X·Wᵀ + b
                       b: torch.Tensor, # (B, D) or (D,) biases
+                      precision: str = 'float64', # or 'float32', or 'mixed' (see below)
                      ) -> torch.Tensor:
     "LogME of `X·Wᵀ + b` for each map, without building the mapped embeddings."
+    if precision not in ('float64', 'float32', 'mixed'):
+        raise ValueError(f"precision must be 'float64', 'float32' or 'mixed', not {precision!r}.")
     W = torch.as_tensor(W, dtype=torch.float64, device=stats.XtX.device)
     b = torch.as_tensor(b, dtype=torch.float64, device=stats.XtX.device)
     Wa = torch.cat([W.transpose(-1, -2), b.unsqueeze(-2)], dim=-2)  # (..., d+1, D)
+    if stats.n + 1 < Wa.shape[-1]: precision = 'float64'  # FᵀF is singular: its null space needs double precision
+    if precision == 'float64':
+        FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
+        return logme_from_stats(FtF, Wa.transpose(-1, -2) @ stats.XtY, stats.yty, stats.n)
+    Wa32 = Wa.float()
+    FtF32 = Wa32.transpose(-1, -2) @ stats.XtX.float() @ Wa32
+    if not torch.isfinite(FtF32).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")
+    sigma, V = torch.linalg.eigh((FtF32 + FtF32.transpose(-1, -2)) / 2)
+    if precision == 'float32':
+        proj = V.transpose(-1, -2) @ (Wa32.transpose(-1, -2) @ stats.XtY.float())
+        return evidence_from_spectrum(sigma.double(), proj.double(), stats.yty, stats.n).mean(-1)
+    # 'mixed': the single-precision eigenvectors, refined in double precision: Rayleigh quotients vᵀ(FᵀF)v are
+    # accurate to the square of the eigenvectors' error, and the projections use FᵀY in double precision
+    V = V.double()
     FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
-    FtY = Wa.transpose(-1, -2) @ stats.XtY
-    return logme_from_stats(FtF, FtY, stats.yty, stats.n)
+    sigma = ((FtF @ V) * V).sum(-2)
+    proj = V.transpose(-1, -2) @ (Wa.transpose(-1, -2) @ stats.XtY)
+    # a null vector of FᵀF, known to single precision, has a Rayleigh quotient of about (D·eps32)²·max σ: zero
+    return evidence_from_spectrum(sigma, proj, stats.yty, stats.n, eps=sigma.shape[-1] * EPS32 ** 2).mean(-1)
 
 # %% ../nbs/02_logme.ipynb #4c1f5be5
 def _lapack(precision: str):

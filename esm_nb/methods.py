@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/methods.html.md"""
 
 # %% ../nbs/05a_methods.ipynb #8b32c44b
 from __future__ import annotations
-import re
+import multiprocessing, os, re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -16,9 +16,10 @@ from .esm import ESM
 from .logme import TargetStats, target_stats, score_linear_maps, logme, LinearScorer
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score', 'CPUScorer',
-           'BatchedScorer', 'HScoreScorer', 'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method',
-           'get_method', 'esm_method', 'vocab_overlap', 'methods_table', 'score_sources']
+__all__ = ['ONE_THREAD', 'PRECISIONS', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
+           'usable_cores', 'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer', 'HScoreScorer',
+           'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method',
+           'vocab_overlap', 'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -106,30 +107,86 @@ def knn_score(F: np.ndarray | torch.Tensor, # (N, D) features
     pred = classes[(onehot * weight[:, None]).sum(1).argmax(1)]
     return float((pred == y).double().mean())
 
+# %% ../nbs/05a_methods.ipynb #fc67a941
+def usable_cores() -> int:
+    "The CPU cores this process may run on."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+_WORKER: dict = {}
+ONE_THREAD = {k: '1' for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')}
+
+def _start_worker(XtX, XtY, yty, n, precision):
+    torch.set_num_threads(1)
+    stats = TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), n)
+    _WORKER['score'] = LinearScorer(stats, precision)
+
+def _score_in_worker(W: np.ndarray, b: np.ndarray) -> list[float]:
+    return [_WORKER['score'](w, v) for w, v in zip(W, b)]
+
+class ParallelCPUScorer:
+    "ESM-LogME of linear maps on every usable core: worker processes, each a `LinearScorer` with one BLAS thread."
+    batched = True
+    def __init__(self, stats: TargetStats, precision: str = 'float64', device=None, workers: int | None = None):
+        self.workers = workers or usable_cores()
+        args = (*(t.cpu().numpy() for t in (stats.XtX, stats.XtY, stats.yty)), stats.n,
+                'float32' if _dtype(precision) == torch.float32 else 'float64')
+        saved = {k: os.environ.get(k) for k in ONE_THREAD}
+        os.environ.update(ONE_THREAD)  # read by each fresh worker when it loads its BLAS
+        try: self.pool = multiprocessing.get_context('spawn').Pool(self.workers, _start_worker, args)
+        finally:
+            for k, v in saved.items():
+                if v is None: os.environ.pop(k, None)
+                else: os.environ[k] = v
+
+    def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
+        W, b = W.cpu().numpy(), b.cpu().numpy()
+        parts = [(w, v) for w, v in zip(np.array_split(W, self.workers), np.array_split(b, self.workers)) if len(w)]
+        return [s for part in self.pool.starmap(_score_in_worker, parts) for s in part]
+
+    def close(self):
+        self.pool.close()
+        self.pool.join()
+
 # %% ../nbs/05a_methods.ipynb #03de3e48
-PRECISIONS = ('float64', 'float32')
+PRECISIONS = ('float64', 'float32', 'mixed')
 
 def _dtype(precision: str) -> torch.dtype:
+    "The dtype of a scorer without a mixed mode ('mixed' keeps double precision there)."
     if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
-    return torch.float64 if precision == 'float64' else torch.float32
+    return torch.float32 if precision == 'float32' else torch.float64
+
+def default_precision(device) -> str:
+    "float64 on the CPU; 'mixed' on a GPU (single-precision eigendecompositions refined in double; see esm_nb.logme)."
+    return 'mixed' if torch.device(device).type == 'cuda' else 'float64'
 
 class CPUScorer:
     "ESM-LogME of linear maps one at a time with the tridiagonal LogME (`LinearScorer`): the CPU path."
     batched = False # takes one map at a time
     def __init__(self, stats: TargetStats, precision: str = 'float64', device=None):
-        _dtype(precision)
-        self.score = LinearScorer(stats, precision)
+        self.score = LinearScorer(stats, 'float32' if _dtype(precision) == torch.float32 else 'float64')
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         return [self.score(w.numpy(), v.numpy()) for w, v in zip(W, b)]
 
 class BatchedScorer:
-    "ESM-LogME of linear maps stacked and scored in one batched torch call: the GPU path (also runs on the CPU)."
+    "ESM-LogME of linear maps stacked and scored in batched torch calls: the GPU path (also runs on the CPU)."
     batched = True
-    def __init__(self, stats: TargetStats, precision: str = 'float64', device=None):
-        self.stats, self.device, self.dtype = stats, device, _dtype(precision)
+    def __init__(self, stats: TargetStats, precision: str = 'float64', device=None,
+                 streams: int = 1, # CUDA streams the stack is split over: small eigendecompositions overlap
+                ):
+        _dtype(precision)
+        self.stats, self.device, self.precision, self.streams = stats, device, precision, streams
+    def _score(self, W, b) -> torch.Tensor: return score_linear_maps(self.stats, W, b, self.precision)
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
-        W, b = W.to(self.device, self.dtype), b.to(self.device, self.dtype)
-        return score_linear_maps(self.stats, W, b).double().cpu().tolist()
+        W, b = W.to(self.device, non_blocking=True), b.to(self.device, non_blocking=True)
+        if self.streams <= 1 or torch.device(self.device).type != 'cuda':
+            return self._score(W, b).double().cpu().tolist()
+        parts, main = [], torch.cuda.current_stream()
+        for w, v in zip(W.tensor_split(self.streams), b.tensor_split(self.streams)):
+            s = torch.cuda.Stream()
+            s.wait_stream(main)
+            with torch.cuda.stream(s): parts.append(self._score(w, v))
+            main.wait_stream(s)
+        return torch.cat(parts).double().cpu().tolist()
 
 class HScoreScorer:
     "Regularised H-score of linear maps, batched (any device)."
@@ -181,6 +238,7 @@ class Target:
     precision: str = 'float64'
     device: str | torch.device | None = None
     batched: bool = False # score linear ESMs in torch batches (the GPU path)
+    workers: int = 1 # CPU processes for ESM-LogME when not batched (`ParallelCPUScorer`)
     cache: dict = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -248,8 +306,10 @@ def esm_method(name: str, label: str, about: str, score_features: Callable, scor
     return m
 
 def _logme_scorer(t: Target):
-    return (BatchedScorer if t.batched else CPUScorer)(target_stats(t.embeddings, t.labels, t.is_regression, t.device),
-                                                      t.precision, t.device)
+    stats = target_stats(t.embeddings, t.labels, t.is_regression, t.device)
+    if t.batched: return BatchedScorer(stats, t.precision, t.device)
+    if t.workers > 1: return ParallelCPUScorer(stats, t.precision, workers=t.workers)
+    return CPUScorer(stats, t.precision)
 
 register_method(esm_method('esm_logme', 'ESM-LogME', 'LogME of the target embeddings mapped by the ESM',
                            lambda F, t: logme(F, t.labels, t.is_regression), _logme_scorer))

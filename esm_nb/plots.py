@@ -10,6 +10,7 @@ import numpy as np, pandas as pd
 from scipy import stats
 from .metrics import regret_at_k
 from .rank import TaskRanking
+from .methods import METHODS
 
 # %% auto #0
 __all__ = ['align_measured', 'plot_predicted_vs_measured', 'plot_transfer', 'rank_comparison', 'compare_rankings']
@@ -54,7 +55,7 @@ def align_measured(ranking: TaskRanking, measured) -> pd.DataFrame:
 # %% ../nbs/12_plots.ipynb #a7744ca3
 def plot_predicted_vs_measured(predicted, measured, names=None, kind: str = 'score', baseline: float | None = None,
                                ks=(1, 3, 5), ax=None, title: str | None = None,
-                               predicted_label: str = 'ESM-LogME score', measured_label: str | None = None):
+                               predicted_label: str = 'predicted score', measured_label: str | None = None):
     "Scatter of predicted vs measured transfer, with ρ, τ and regret@k written on the plot."
     import matplotlib.pyplot as plt
     if kind not in ('score', 'gain'): raise ValueError(f"kind must be 'score' or 'gain', not {kind!r}.")
@@ -96,7 +97,8 @@ def plot_transfer(ranking: TaskRanking, measured, kind: str = 'score', baseline:
     "Predicted score of each ranked task vs. its measured transfer result (`measured`: task → score or gain)."
     a = align_measured(ranking, measured)
     return plot_predicted_vs_measured(a.score, a.measured, list(a.task) if annotate else None, kind, baseline, ks, ax,
-                                      title=f"Ranking for {ranking.target}: predicted vs. measured")
+                                      title=f"Ranking for {ranking.target}: predicted vs. measured",
+                                      predicted_label=f"{METHODS[ranking.method].label} score")
 
 # %% ../nbs/12_plots.ipynb #ca39db8c
 def rank_comparison(a: TaskRanking, b: TaskRanking) -> pd.DataFrame:

@@ -14,11 +14,11 @@ from .data import TaskDataset, check_target
 from .embed import Embedder, DEFAULT_MODEL
 from .esm import ESM, ESMConfig, esm_folders, iter_esm_folder
 from .bank import ESMBank
-from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD
+from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD, default_precision, usable_cores
 
 # %% auto #0
-__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy', 'as_banks',
-           'candidates', 'count_candidates', 'esm_method', 'score_candidates', 'TaskRanking', 'hub_esms',
+__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PARALLEL_FROM', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
+           'as_banks', 'candidates', 'count_candidates', 'esm_method', 'score_candidates', 'TaskRanking', 'hub_esms',
            'rank_embeddings', 'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
@@ -119,20 +119,33 @@ def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list
     configs.extend(c for _, c, _, _ in chunk)
     scores.extend(got)
 
+PARALLEL_FROM = 200 # ESMs: below this, starting worker processes costs more than it saves
+
 def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: bool, model_name: str,
-                     precision: str = 'float64', device=None, chunk_size: int = 32, total: int | None = None,
+                     precision: str | None = None, # None: float64 on the CPU, 'mixed' on a GPU (`default_precision`)
+                     device=None, chunk_size: int = 32, total: int | None = None,
                      progress: bool = True, batched: bool | None = None,
                      method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
+                     workers: int | None = None, # CPU processes (None: all usable cores from PARALLEL_FROM ESMs)
                     ) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`. `batched`: torch batches (default on GPU)."
     m = esm_method(method)
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
     batched = device.type != 'cpu' if batched is None else batched
+    if workers is None: workers = usable_cores() if total is not None and total >= PARALLEL_FROM else 1
+    precision = precision or default_precision(device)
     target = Target([], np.asarray(labels), is_regression, X, model_name, precision=precision, device=device,
-                    batched=batched)
+                    batched=batched, workers=workers)
     scorer = m.scorer(target)
-    size = chunk_size if scorer.batched else 1
+    try: return _score_stream(stream, scorer, m, target, model_name, X, total, progress,
+                              max(chunk_size, 8 * workers) if workers > 1 else chunk_size if scorer.batched else 1)
+    finally:
+        if hasattr(scorer, 'close'): scorer.close()
+
+def _score_stream(stream, scorer, m: Method, target: Target, model_name: str, X: np.ndarray, total, progress,
+                  size: int) -> tuple[list, list, list]:
+    "Check each candidate, gather `size` of them, score them together."
     configs, scores, skipped, pending = [], [], [], []
     bar = tqdm(stream, total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False)
     for name, config, item in bar:
@@ -252,7 +265,9 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     *, esms: list[ESM] | None = None, esm_dir: str | Path | None = None,
                     banks=None, # bank file(s) of linear ESMs
                     method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
-                    target: str = 'target', precision: str = 'float64', device=None, chunk_size: int = 32,
+                    target: str = 'target', device=None, chunk_size: int = 32,
+                    precision: str | None = None, # None: float64 on the CPU, 'mixed' on a GPU
+                    workers: int | None = None, # CPU processes for scoring (None: every core, for many ESMs)
                     progress: bool = True,
                     skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed earlier, listed first
                     target_subset: str | None = None, # the target's subset, if it has one
@@ -275,7 +290,7 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
     total = count_candidates(esms, esm_dir, banks)
     configs, scores, failed = score_candidates(stream, X, np.asarray(labels), is_regression, model_name,
                                                precision=precision, device=device, chunk_size=chunk_size,
-                                               total=total, progress=progress, method=method)
+                                               total=total, progress=progress, method=method, workers=workers)
     skipped += failed
     scores = np.asarray(scores, dtype=np.float64)
     table = pd.DataFrame([_row(c, s) for c, s in zip(configs, scores)], columns=COLUMNS[1:])
@@ -294,7 +309,8 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          embeddings: np.ndarray | None = None, # precomputed target embeddings (n, d)
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
                          batch_size: int = 64, max_length: int = 128, device=None, cache_dir=None,
-                         precision: str = 'float64', # 'float32': faster scoring, see the benchmarks
+                         precision: str | None = None, # None: float64 on the CPU, 'mixed' on a GPU
+                         workers: int | None = None, # CPU processes for scoring (None: every core, for many ESMs)
                          chunk_size: int = 32, progress: bool = True,
                          keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                         ) -> TaskRanking:
@@ -312,5 +328,5 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          f"the {len(dataset)} texts of the dataset.")
     return rank_embeddings(embeddings, dataset.labels, dataset.is_regression, model_name, esms=esms, esm_dir=esm_dir,
                            banks=banks, method=method, target=dataset.task_id, precision=precision, device=device,
-                           chunk_size=chunk_size, progress=progress, skipped=hub_failed,
+                           workers=workers, chunk_size=chunk_size, progress=progress, skipped=hub_failed,
                            target_subset=dataset.task_subset, keep_target_copies=keep_target_copies)

@@ -17,7 +17,7 @@ from .data import TaskDataset
 from .embed import Embedder, DEFAULT_MODEL, default_device, encode, pad_batch
 from .esm import ESM, ESMConfig, fit_esm
 from .finetune import FineTuneBudget, finetune
-from .methods import METHODS, Source, Target, get_method, score_sources, word_types
+from .methods import METHODS, DEFAULT_METHOD, Source, Target, get_method, score_sources, word_types
 from .metrics import selection_metrics
 
 # %% auto #0
@@ -285,10 +285,19 @@ def runs(self: TransferRunner) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [k for r in rows[:1] for k in r])))
     return df[df.target.isin(self.targets)].reset_index(drop=True)
 
+def _complete_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    "The runs of the seeds that every source of their target (and its baseline) has finished."
+    keep = []
+    for _, g in runs.groupby('target', sort=False):
+        table = g.pivot_table(index='source', columns='seed', values='score')
+        seeds = table.columns[table.notna().all()]
+        keep.append(g[g.seed.isin(seeds if len(seeds) else table.columns)])  # none complete yet: all there is
+    return pd.concat(keep) if keep else runs
+
 @patch
 def results(self: TransferRunner) -> pd.DataFrame:
-    "Measured score per target and source (mean over the finished seeds), with the gain over no intermediate step."
-    df, cols = self.runs(), ['target', 'source', 'metric', 'score', 'score_std', 'num_seeds', 'gain']
+    "Measured score per target and source (mean over the seeds finished for the whole pool), with the gain over none."
+    df, cols = _complete_seeds(self.runs()), ['target', 'source', 'metric', 'score', 'score_std', 'num_seeds', 'gain']
     if df.empty: return pd.DataFrame(columns=cols)
     out = df.groupby(['target', 'source', 'metric'], sort=False)['score'].agg(
         score='mean', score_std='std', num_seeds='count').reset_index()
@@ -497,7 +506,10 @@ def _interval_table(bs: pd.DataFrame, metrics) -> pd.DataFrame:
     return out
 
 # %% ../nbs/11_transfer.ipynb #9a6859a7
-def write_report(runner: TransferRunner, out_dir: str | Path, method: str = 'esm_logme') -> Path:
+def write_report(runner: TransferRunner, out_dir: str | Path,
+                 reference: str = 'esm_logme', # compared with every other method in `comparison.csv`
+                 plotted: str = DEFAULT_METHOD, # predicted against measured in `transfer_<target>.png`
+                ) -> Path:
     "Write the experiment's tables and plots into `out_dir` (see above); return it."
     import matplotlib.pyplot as plt
     from esm_nb.plots import plot_predicted_vs_measured
@@ -509,6 +521,8 @@ def write_report(runner: TransferRunner, out_dir: str | Path, method: str = 'esm
                          "run the experiment (with 2 or more sources) first.")
     labels, metrics = runner.labels(), ('regret@1', 'regret@3', 'regret@5', 'ndcg@5', 'spearman')
     runner.runs().to_csv(out/'runs.csv', index=False)
+    preds = pd.concat([runner.predict(t).assign(target=t) for t in ev.target.unique()])
+    preds[['target', 'source', 'method', 'score']].to_csv(out/'predictions.csv', index=False)
     res.to_csv(out/'results.csv', index=False)
     ev.to_csv(out/'evaluation.csv', index=False)
     bs = bootstrap_summary(ev, metrics).set_index('method')
@@ -516,8 +530,8 @@ def write_report(runner: TransferRunner, out_dir: str | Path, method: str = 'esm
     bs = bs.reindex([m for m in labels if m in bs.index])
     bs.to_csv(out/'summary.csv')
     (out/'summary.md').write_text(_interval_table(bs, metrics).to_markdown() + '\n')
-    if method in set(ev.method):
-        pc = paired_comparison(ev, method)
+    if reference in set(ev.method):
+        pc = paired_comparison(ev, reference)
         pc.to_csv(out/'comparison.csv', index=False)
         (out/'comparison.md').write_text(pc.to_markdown(index=False, floatfmt='.3g') + '\n')
     costs = runner.method_costs()
@@ -529,14 +543,13 @@ def write_report(runner: TransferRunner, out_dir: str | Path, method: str = 'esm
     fig.savefig(out/'regret.png', dpi=110)
     plt.close(fig)
     for t in ev.target.unique():
-        pred = runner.predict(t)
-        pred = pred[pred.method == method].set_index('source')['score']
+        pred = preds[(preds.target == t) & (preds.method == plotted)].set_index('source')['score']
         r = res[res.target == t].set_index('source')
         common = [s for s in pred.index if s in r.index]
         fig = plot_predicted_vs_measured(pred[common].values, r.score[common].values, common,
                                          baseline=r.score.get(NO_SOURCE),
-                                         title=f'{t}: {labels[method]} vs. measured ({r.metric.iloc[0]})',
-                                         predicted_label=labels[method])
+                                         title=f'{t}: {labels[plotted]} vs. measured ({r.metric.iloc[0]})',
+                                         predicted_label=labels[plotted])
         fig.savefig(out/f'transfer_{slug(t)}.png', dpi=110)
         plt.close(fig)
     return out

@@ -1,0 +1,226 @@
+"""GPU and many-core figures for esm_nb, in one run that fits a short lease of a GPU machine.
+
+    python bench/device_check.py --out results_device.jsonl [--esms 1500] [--budget 200]
+
+Prints one JSON line per measurement as it goes (and appends it to --out), so a run cut short keeps what it measured.
+No network and no files beyond the repository are needed, except a tokenizer for the embedding part: the packaged
+MiniLM's (BERT's uncased vocabulary), found through `esm_nb.embed.model_path`, or --tokenizer DIR.
+
+1. Scoring 1,500 random near-identity ESMs (d=768) against n=1,000 embeddings with 8 classes on the GPU: ESM-LogME
+   in float64, float32 and 'mixed' precision, with 1 or 4 CUDA streams, and ESM-kNN; each variant's largest relative
+   difference from the CPU's float64 LinearScorer on the first 64 ESMs, and whether the ranking agrees.
+2. ESM-LogME on the CPU with 1, 2, 4, 8 and 16 worker processes (`ParallelCPUScorer`), against the one-process scorer.
+3. Embedding 20,000 texts of mixed length with a BERT-base-sized encoder (random weights: the speed is the point):
+   padded to 128 in batches of 128, esm_nb's previous per-batch padding, and `Embedder` (batches of 64 and 256;
+   float32, float16, bfloat16 with the largest difference from float32).
+"""
+import argparse, json, os, sys, time
+from pathlib import Path
+import numpy as np, torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+OUT = None
+T0 = time.time()
+
+
+def emit(**row):
+    row['t'] = round(time.time() - T0, 1)
+    line = json.dumps(row)
+    print(line, flush=True)
+    if OUT:
+        with open(OUT, 'a') as f: f.write(line + '\n')
+
+
+def sync():
+    if torch.cuda.is_available(): torch.cuda.synchronize()
+
+
+def target(n=1000, d=768, classes=8, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    X = (rng.normal(size=(n, d)) + 0.5 * rng.normal(size=(classes, d))[y]).astype(np.float32)
+    return X, y
+
+
+def maps(k, d=768, seed=1, device='cpu'):
+    "k random near-identity maps W = I + s·N(0, 1/d), s ~ U(0.05, 2), b ~ 0.1·N(0, 1), as bench_scoring.py makes them."
+    g = torch.Generator(device='cpu').manual_seed(seed)
+    s = torch.rand(k, 1, 1, generator=g) * 1.95 + 0.05
+    W = torch.eye(d) + s * torch.randn(k, d, d, generator=g) / d ** 0.5
+    return W.to(device), (0.1 * torch.randn(k, d, generator=g)).to(device)
+
+
+def gpu_scoring(a):
+    from esm_nb.logme import target_stats, LinearScorer
+    from esm_nb.methods import BatchedScorer, KNNScorer
+    X, y = target()
+    W, b = maps(a.esms, device='cpu')
+    ref_k = 64
+    cpu = LinearScorer(target_stats(X, y))
+    t = time.time()
+    ref = np.array([cpu(w.numpy(), v.numpy()) for w, v in zip(W[:ref_k], b[:ref_k])])
+    emit(part='reference', what='CPU float64 LinearScorer', esms=ref_k, s_per_esm=(time.time() - t) / ref_k)
+    dev = torch.device(a.device)
+    stats = target_stats(X, y, device=dev)
+    Wd, bd = W.to(dev), b.to(dev)
+    variants = [('float64', 128, 1), ('float64', 128, 4), ('float32', 128, 1), ('float32', 128, 4),
+                ('mixed', 128, 1), ('mixed', 128, 4), ('mixed', 32, 4), ('mixed', 256, 8)]
+    for precision, chunk, streams in variants:
+        if time.time() - T0 > a.budget * 0.45: break
+        try:
+            scorer = BatchedScorer(stats, precision, dev, streams=streams)
+            scorer(Wd[:chunk], bd[:chunk])  # warm-up
+            sync()
+            k = min(a.esms, 512 if precision == 'float64' else a.esms)
+            t = time.time()
+            scores = []
+            for i in range(0, k, chunk): scores += scorer(Wd[i:i + chunk], bd[i:i + chunk])
+            sync()
+            dt = time.time() - t
+            s = np.array(scores[:ref_k])
+            rel = float(np.max(np.abs(s - ref) / np.abs(ref)))
+            same = bool((np.argsort(-s, kind='stable') == np.argsort(-ref, kind='stable')).all())
+            emit(part='gpu_logme', precision=precision, chunk=chunk, streams=streams, esms=k, seconds=dt,
+                 ms_per_esm=1000 * dt / k, max_rel_diff=rel, same_ranking_64=same)
+        except Exception as e:
+            emit(part='gpu_logme', precision=precision, chunk=chunk, streams=streams, error=repr(e)[:300])
+    for precision in ('float32', 'float64'):
+        try:
+            knn = KNNScorer(X, y, False, precision, dev)
+            knn(Wd[:4], bd[:4])
+            sync()
+            k = min(a.esms, 500)
+            t = time.time()
+            for i in range(0, k, 64): knn(Wd[i:i + 64], bd[i:i + 64])
+            sync()
+            emit(part='gpu_knn', precision=precision, esms=k, ms_per_esm=1000 * (time.time() - t) / k)
+        except Exception as e:
+            emit(part='gpu_knn', precision=precision, error=repr(e)[:300])
+
+
+def cpu_scaling(a):
+    from esm_nb.logme import target_stats
+    from esm_nb.methods import CPUScorer, ParallelCPUScorer, usable_cores
+    X, y = target()
+    stats = target_stats(X, y)
+    W, b = maps(a.cpu_esms)
+    t = time.time()
+    base = CPUScorer(stats)(W, b)
+    one_process = (time.time() - t) / len(W)
+    emit(part='cpu', workers='in-process (multi-threaded BLAS)', esms=len(W), ms_per_esm=1000 * one_process,
+         cores=usable_cores())
+    single = None
+    for workers in (1, 2, 4, 8, 16):
+        if workers > usable_cores() or time.time() - T0 > a.budget * 0.75: break
+        t = time.time()
+        p = ParallelCPUScorer(stats, workers=workers)
+        start = time.time() - t
+        try:
+            p(W[:workers], b[:workers])  # warm each worker
+            t = time.time()
+            got = []
+            for i in range(0, len(W), 8 * workers): got += p(W[i:i + 8 * workers], b[i:i + 8 * workers])
+            per = (time.time() - t) / len(W)
+        finally: p.close()
+        single = single or per
+        emit(part='cpu', workers=workers, esms=len(W), ms_per_esm=1000 * per, start_s=start,
+             speedup_vs_1_worker=single / per, efficiency=single / per / workers,
+             max_rel_diff_vs_in_process=float(np.max(np.abs(np.array(got) - base) / np.abs(base))))
+
+
+def embedding(a):
+    from transformers import AutoTokenizer, BertConfig, BertModel
+    from esm_nb.embed import Embedder, model_path, pool, encode
+    import pandas as pd
+    tok_dir = a.tokenizer or model_path('sentence-transformers/all-MiniLM-L6-v2')
+    tok = AutoTokenizer.from_pretrained(tok_dir)
+    texts = []
+    for f in sorted(Path(a.texts).glob('*.parquet')):
+        texts += [t for t in pd.read_parquet(f).text if isinstance(t, str)]
+    texts = (texts * (1 + a.texts_n // max(1, len(texts))))[:a.texts_n]
+    lens = [len(ids) for ids in encode(tok, texts, 128)['input_ids']]
+    emit(part='embed_texts', n=len(texts), mean_tokens=float(np.mean(lens)),
+         share_at_128=float(np.mean(np.array(lens) == 128)))
+    torch.manual_seed(0)
+    model = BertModel(BertConfig()).eval()  # BERT-base sized: 12 layers, hidden 768
+    dev = torch.device(a.device)
+    model = model.to(dev)
+
+    def pad_to_128(texts, batch_size=128):
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                enc = tok(texts[i:i + batch_size], padding='max_length', truncation=True, max_length=128,
+                          return_tensors='pt')
+                enc = {k: v.to(dev) for k, v in enc.items()}
+                out.append(pool(model(**enc), enc['attention_mask'], 'pooler').float().cpu().numpy())
+        return np.concatenate(out)
+
+    def previous(texts, batch_size=64):
+        "esm_nb's embedder before this change: tokenizer.pad per batch, a synchronising copy per batch."
+        enc = encode(tok, texts, 128)
+        order = np.argsort([-len(ids) for ids in enc['input_ids']], kind='stable')
+        out = np.empty((len(texts), 768), dtype=np.float32)
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                idx = order[i:i + batch_size]
+                batch = tok.pad({k: [enc[k][j] for j in idx] for k in enc.keys()}, return_tensors='pt')
+                batch = {k: v.to(dev) for k, v in batch.items()}
+                out[idx] = pool(model(**batch), batch['attention_mask'], 'pooler').float().cpu().numpy()
+        return out
+
+    def timed(name, fn, **kw):
+        fn(texts[:512])  # warm-up
+        sync()
+        t = time.time()
+        X = fn(texts)
+        sync()
+        dt = time.time() - t
+        emit(part='embed', path=name, texts_per_s=len(texts) / dt, seconds=dt, **kw)
+        return X
+
+    ref = timed('pad to 128, batches of 128', pad_to_128)
+    timed('previous esm_nb (tokenizer.pad per batch), batch 64', previous)
+    for bs in (64, 256):
+        e = Embedder('bench/bert-base-random', model=model, tokenizer=tok, pooling='pooler', batch_size=bs, device=dev,
+                     progress=False)
+        X = timed(f'Embedder, batch {bs}', e)
+        emit(part='embed_check', path=f'Embedder, batch {bs}', max_abs_diff_vs_pad128=float(np.abs(X - ref).max()))
+    for dtype in (torch.float16, torch.bfloat16):
+        m = BertModel(BertConfig()).eval()
+        m.load_state_dict(model.state_dict())
+        e = Embedder('bench/bert-base-random', model=m, tokenizer=tok, pooling='pooler', batch_size=256, device=dev,
+                     progress=False, dtype=dtype)
+        X = timed(f'Embedder, batch 256, {dtype}', e)
+        rel = np.abs(X - ref).max(1) / np.linalg.norm(ref, axis=1)
+        emit(part='embed_check', path=f'Embedder, batch 256, {dtype}',
+             max_abs_diff_vs_float32=float(np.abs(X - ref).max()), max_rel_diff_per_vector=float(rel.max()))
+
+
+def main():
+    global OUT
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--out', default='results_device.jsonl')
+    p.add_argument('--esms', type=int, default=1500)
+    p.add_argument('--cpu-esms', type=int, default=96)
+    p.add_argument('--budget', type=float, default=200, help='seconds; later parts are skipped when it runs out')
+    p.add_argument('--texts', default='.dev/data', help='folder of Parquet files with a text column')
+    p.add_argument('--tokenizer')
+    p.add_argument('--parts', nargs='+', default=['gpu', 'cpu', 'embed'])
+    p.add_argument('--texts-n', type=int, default=20000)
+    p.add_argument('--device', default='cuda', help="'cpu' for a quick trial of the GPU parts' code")
+    a = p.parse_args()
+    OUT = a.out
+    name = torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'
+    emit(part='machine', gpu=name, cores=os.cpu_count(), torch=torch.__version__)
+    for part, fn in (('gpu', gpu_scoring), ('cpu', cpu_scaling), ('embed', embedding)):
+        if part not in a.parts: continue
+        if part in ('gpu', 'embed') and a.device == 'cuda' and not torch.cuda.is_available():
+            emit(part=part, skipped='no GPU')
+            continue
+        try: fn(a)
+        except Exception as e: emit(part=part, error=repr(e)[:500])
+
+
+if __name__ == '__main__':
+    main()

@@ -14,9 +14,9 @@ from .embed import DEFAULT_MODEL
 from .finetune import FineTuneBudget
 
 # %% auto #0
-__all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'budget_from_args', 'quiet_progress', 'parser',
-           'esm_source', 'rank_command', 'build_command', 'bank_command', 'publish_command', 'corpora_command',
-           'demo_command', 'build_zoo_command', 'transfer_command', 'main']
+__all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'budget_from_args', 'quiet_progress', 'ray_options',
+           'parser', 'esm_source', 'rank_command', 'build_command', 'bank_command', 'publish_command',
+           'corpora_command', 'demo_command', 'build_zoo_command', 'transfer_command', 'main']
 
 # %% ../nbs/08_cli.ipynb #70e387cd
 def _add_target(p: argparse.ArgumentParser):
@@ -127,6 +127,20 @@ def _rank_options(sub) -> argparse.ArgumentParser:
     r.add_argument('--plot')
     return r
 
+# %% ../nbs/08_cli.ipynb #892ffdc7
+def _add_ray(p: argparse.ArgumentParser):
+    "Options that run a command's units as Ray tasks."
+    p.add_argument('--ray', nargs='?', const='local', metavar='ADDRESS',
+                   help="run each unit as a Ray task: on a local cluster, or the one at ADDRESS ('auto', "
+                        "'ray://host:10001'); needs pip install 'esm_nb[ray]'")
+    p.add_argument('--task-cpus', type=float, default=1, help='CPUs each Ray task declares (default: %(default)s)')
+    p.add_argument('--task-gpus', type=float, default=0, help='GPUs each Ray task declares (default: %(default)s)')
+
+def ray_options(a: argparse.Namespace) -> dict:
+    "The `executor`, `address` and per-task resources that `--ray` asked for."
+    return dict(executor='ray' if a.ray else 'serial', address=None if a.ray in (None, 'local') else a.ray,
+                num_cpus=a.task_cpus, num_gpus=a.task_gpus)
+
 # %% ../nbs/08_cli.ipynb #be226be9
 def _build_options(sub) -> argparse.ArgumentParser:
     b = _add_command(sub, 'build', 'build one ESM from a source dataset')
@@ -142,6 +156,7 @@ def _build_options(sub) -> argparse.ArgumentParser:
 def _build_zoo_options(sub) -> argparse.ArgumentParser:
     z = _add_command(sub, 'build-zoo', 'build (or resume) the zoo of ESMs for the offline corpora')
     z.add_argument('--out', help='folder (default: the bundled zoo inside the package)')
+    _add_ray(z)
     return z
 
 def _demo_options(sub) -> argparse.ArgumentParser:
@@ -187,6 +202,7 @@ def _transfer_options(sub) -> argparse.ArgumentParser:
     t.add_argument('--pack',
                    help='write the experiment\'s data (Parquet) into this folder for another machine; run nothing')
     t.add_argument('--data', help='a folder --pack wrote, instead of the offline corpora')
+    _add_ray(t)
     return t
 
 # %% ../nbs/08_cli.ipynb #4cbba906
@@ -277,7 +293,7 @@ def demo_command(a: argparse.Namespace) -> int:
 def build_zoo_command(a: argparse.Namespace) -> int:
     "`esm-nb build-zoo`: build, or resume, the zoo of ESMs for the offline corpora."
     from esm_nb.zoo import build_zoo, ZOO_DIR
-    build_zoo(a.out or ZOO_DIR, progress=not a.quiet)
+    build_zoo(a.out or ZOO_DIR, progress=not a.quiet, **ray_options(a))
     return 0
 
 # %% ../nbs/08_cli.ipynb #73034f77
@@ -295,7 +311,7 @@ def transfer_command(a: argparse.Namespace) -> int:
         return 0
     runner = tr.TransferRunner(a.work_dir, src, tgt, a.model, budget, methods=a.methods, source_sizes=sizes,
                                device=a.device, progress=not a.quiet)
-    if not a.report_only: runner.run()
+    if not a.report_only: runner.run(**ray_options(a))
     print(runner.summary().to_markdown(floatfmt='.3f'))
     if a.report: print(f"Report written to {tr.write_report(runner, a.report)}")
     return 0

@@ -6,6 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 
 # %% ../nbs/02_logme.ipynb #92c0fd3e
 from __future__ import annotations
+from contextlib import contextmanager
 from dataclasses import dataclass
 import math
 import numpy as np, torch
@@ -13,7 +14,8 @@ from scipy.linalg import lapack, blas
 
 # %% auto #0
 __all__ = ['EPS32', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats', 'target_stats',
-           'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer']
+           'full_float32', 'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer',
+           'start_scoring_worker', 'score_in_worker']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
 def label_matrix(y: np.ndarray, # class indices, or regression targets (n,) or (n, k)
@@ -119,6 +121,15 @@ def target_stats(X: np.ndarray, # (N, d) target embeddings
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 
+@contextmanager
+def full_float32():
+    "Single-precision matrix products in full float32 inside the block, not TensorFloat-32 (10-bit mantissas)."
+    matmul = torch.backends.cuda.matmul
+    saved = matmul.allow_tf32
+    matmul.allow_tf32 = False
+    try: yield
+    finally: matmul.allow_tf32 = saved
+
 def score_linear_maps(stats: TargetStats,
                       W: torch.Tensor, # (B, D, d) or (D, d) weights of F = X·Wᵀ + b
                       b: torch.Tensor, # (B, D) or (D,) biases
@@ -135,11 +146,12 @@ def score_linear_maps(stats: TargetStats,
         FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
         return logme_from_stats(FtF, Wa.transpose(-1, -2) @ stats.XtY, stats.yty, stats.n)
     Wa32 = Wa.float()
-    FtF32 = Wa32.transpose(-1, -2) @ stats.XtX.float() @ Wa32
+    with full_float32():
+        FtF32 = Wa32.transpose(-1, -2) @ stats.XtX.float() @ Wa32
     if not torch.isfinite(FtF32).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")
     sigma, V = torch.linalg.eigh((FtF32 + FtF32.transpose(-1, -2)) / 2)
     if precision == 'float32':
-        proj = V.transpose(-1, -2) @ (Wa32.transpose(-1, -2) @ stats.XtY.float())
+        with full_float32(): proj = V.transpose(-1, -2) @ (Wa32.transpose(-1, -2) @ stats.XtY.float())
         return evidence_from_spectrum(sigma.double(), proj.double(), stats.yty, stats.n).mean(-1)
     # 'mixed': the single-precision eigenvectors, refined in double precision: Rayleigh quotients vᵀ(FᵀF)v are
     # accurate to the square of the eigenvectors' error, and the projections use FᵀY in double precision
@@ -220,3 +232,15 @@ class LinearScorer:
         if B.shape[0] > 1:
             B[1:] = f['ormqr']('L', 'T', a[1:, :-1], tau, B[1:], lwork=max(1, B.shape[0] * B.shape[1]))[0]
         return float(evidence_tridiagonal(d, e, B, self.yty, self.stats.n).mean())
+
+# %% ../nbs/02_logme.ipynb #e693e468
+_WORKER: dict = {}
+
+def start_scoring_worker(XtX: np.ndarray, XtY: np.ndarray, yty: np.ndarray, n: int, precision: str):
+    "Set up a worker process: one BLAS thread, one `LinearScorer` for the target."
+    torch.set_num_threads(1)
+    _WORKER['score'] = LinearScorer(TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), n), precision)
+
+def score_in_worker(W: np.ndarray, b: np.ndarray) -> list[float]:
+    "Score maps with the worker's `LinearScorer`."
+    return [_WORKER['score'](w, v) for w, v in zip(W, b)]

@@ -13,7 +13,8 @@ from typing import Callable
 import numpy as np, pandas as pd, torch
 from .embed import DEFAULT_MODEL, Embedder
 from .esm import ESM
-from .logme import TargetStats, target_stats, score_linear_maps, logme, LinearScorer
+from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, start_scoring_worker,
+                          score_in_worker)
 
 # %% auto #0
 __all__ = ['ONE_THREAD', 'PRECISIONS', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
@@ -112,16 +113,7 @@ def usable_cores() -> int:
     "The CPU cores this process may run on."
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
-_WORKER: dict = {}
 ONE_THREAD = {k: '1' for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')}
-
-def _start_worker(XtX, XtY, yty, n, precision):
-    torch.set_num_threads(1)
-    stats = TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), n)
-    _WORKER['score'] = LinearScorer(stats, precision)
-
-def _score_in_worker(W: np.ndarray, b: np.ndarray) -> list[float]:
-    return [_WORKER['score'](w, v) for w, v in zip(W, b)]
 
 class ParallelCPUScorer:
     "ESM-LogME of linear maps on every usable core: worker processes, each a `LinearScorer` with one BLAS thread."
@@ -132,7 +124,7 @@ class ParallelCPUScorer:
                 'float32' if _dtype(precision) == torch.float32 else 'float64')
         saved = {k: os.environ.get(k) for k in ONE_THREAD}
         os.environ.update(ONE_THREAD)  # read by each fresh worker when it loads its BLAS
-        try: self.pool = multiprocessing.get_context('spawn').Pool(self.workers, _start_worker, args)
+        try: self.pool = multiprocessing.get_context('spawn').Pool(self.workers, start_scoring_worker, args)
         finally:
             for k, v in saved.items():
                 if v is None: os.environ.pop(k, None)
@@ -141,7 +133,7 @@ class ParallelCPUScorer:
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W, b = W.cpu().numpy(), b.cpu().numpy()
         parts = [(w, v) for w, v in zip(np.array_split(W, self.workers), np.array_split(b, self.workers)) if len(w)]
-        return [s for part in self.pool.starmap(_score_in_worker, parts) for s in part]
+        return [s for part in self.pool.starmap(score_in_worker, parts) for s in part]
 
     def close(self):
         self.pool.close()

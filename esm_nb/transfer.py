@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/transfer.html.md"""
 
 # %% ../nbs/11_transfer.ipynb #fdfc5cdc
 from __future__ import annotations
-import json, re, time, warnings
+import json, re, tempfile, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -19,11 +19,13 @@ from .esm import ESM, ESMConfig, fit_esm
 from .finetune import FineTuneBudget, finetune
 from .methods import METHODS, DEFAULT_METHOD, Source, Target, get_method, score_sources, word_types
 from .metrics import selection_metrics
+from .executors import Unit, run_units, ray_init, folder_files, write_folder, materialise
 
 # %% auto #0
 __all__ = ['NO_SOURCE', 'SOURCE_SEED', 'ESM_FITS', 'SOURCE_FILES', 'LOWER_IS_BETTER', 'DEFAULT_TARGETS', 'TransferBudget',
-           'task_metric', 'evaluate', 'slug', 'TransferRunner', 'bootstrap_summary', 'paired_comparison',
-           'corpus_experiment', 'corpus_sizes', 'pack_experiment', 'unpack_experiment', 'plot_regret', 'write_report']
+           'task_metric', 'evaluate', 'slug', 'TransferRunner', 'prepare_source_files', 'run_pair_result',
+           'bootstrap_summary', 'paired_comparison', 'corpus_experiment', 'corpus_sizes', 'pack_experiment',
+           'unpack_experiment', 'plot_regret', 'write_report']
 
 # %% ../nbs/11_transfer.ipynb #59feb1af
 @dataclass(frozen=True)
@@ -165,28 +167,27 @@ def _mb(path: Path) -> float:
     if path.is_file(): return path.stat().st_size / 2**20
     return sum(f.stat().st_size for f in path.rglob('*') if f.is_file()) / 2**20
 
-@patch
-def prepare_source(self: TransferRunner, name: str) -> dict:
-    "Fine-tune on source `name` once; keep the tuned encoder, both ESMs, mean embedding, word types and size."
-    d = self.source_dir(name)
-    if (d/'source.json').exists(): return json.loads((d/'source.json').read_text())
-    b, ds, kw = self.budget, self.sources[name], dict(device=self.device, progress=self.progress)
+def prepare_source_files(ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
+                         device=None) -> dict[str, bytes]:
+    "Fine-tune on a source once; its folder's files: the tuned encoder, both ESMs, mean embedding, word types, costs."
+    d = Path(tempfile.mkdtemp(prefix='esm_nb_source_'))
+    kw = dict(device=device, progress=False)
     t0 = time.time()
-    base = Embedder(self.model_name, max_length=b.source.max_length, **kw)
+    base = Embedder(model_name, max_length=budget.max_length, **kw)
     X = base(ds.texts)
     t1 = time.time()
-    model, tok, losses = finetune(ds, self.model_name, b.source, seed=SOURCE_SEED, **kw)
+    model, tok, losses = finetune(ds, model_name, budget, seed=SOURCE_SEED, **kw)
     t2 = time.time()
-    Y = Embedder(self.model_name, model=model.base_model, tokenizer=tok, pooling=base.pooling,
-                 max_length=b.source.max_length, **kw)(ds.texts)
-    info = dict(source=name, num_examples=len(ds), size=self.source_sizes[name], embed_seconds=round(t1 - t0, 2),
+    Y = Embedder(model_name, model=model.base_model, tokenizer=tok, pooling=base.pooling,
+                 max_length=budget.max_length, **kw)(ds.texts)
+    info = dict(source=name, num_examples=len(ds), size=size, embed_seconds=round(t1 - t0, 2),
                 finetune_seconds=round(t2 - t1, 2), tuned_embed_seconds=round(time.time() - t2, 2),
-                final_loss=float(np.mean(losses[-5:])))
+                final_loss=float(np.mean(losses[-5:])), device=str(base.device))
     model.base_model.save_pretrained(d/'encoder')
     tok.save_pretrained(d/'encoder')
     for fit in ESM_FITS:
-        config = ESMConfig(base_model_name=str(self.model_name), **ds.metadata(), esm_embedding_dim=X.shape[1],
-                           **b.source.card_fields(), developers='esm_nb (transfer experiment)')
+        config = ESMConfig(base_model_name=str(model_name), **ds.metadata(), esm_embedding_dim=X.shape[1],
+                           **budget.card_fields(), developers='esm_nb (transfer experiment)')
         t3 = time.time()
         esm = fit_esm(X, Y, config, fit, **({'progress': False} if fit == 'adamw' else {}))
         info[f'esm_{fit}_fit_seconds'] = round(time.time() - t3, 3)
@@ -195,28 +196,52 @@ def prepare_source(self: TransferRunner, name: str) -> dict:
     np.save(d/'base_mean.npy', X.mean(0))
     (d/'word_types.json').write_text(json.dumps(sorted(word_types(ds.texts))))
     info.update({f'{k}_mb': _mb(d/f) for k, f in SOURCE_FILES.items()})  # kept: a copy of the folder may leave some out
-    _write_json(d/'source.json', info)
-    return info
+    (d/'source.json').write_text(json.dumps(info, indent=1))  # last: a folder with source.json is complete
+    return folder_files(d)
+
+def run_pair_result(train: TaskDataset, test: TaskDataset, start: str | dict, budget: FineTuneBudget, seed: int,
+                    device=None) -> dict:
+    "Fine-tune `start` (a model name, a folder, or a tuned encoder's files) on `train`; score `test`."
+    t0 = time.time()
+    model, tok, losses = finetune(train, materialise(start) if isinstance(start, dict) else start, budget, seed=seed,
+                                  device=device, progress=False)
+    return dict(score=evaluate(model, tok, test, budget.max_length), final_loss=float(np.mean(losses[-5:])),
+                seconds=round(time.time() - t0, 2), device=str(next(model.parameters()).device))
+
+@patch
+def _write_source(self: TransferRunner, name: str, files: dict[str, bytes]) -> dict:
+    write_folder(files, self.source_dir(name))
+    return json.loads(files['source.json'])
+
+@patch
+def _write_run(self: TransferRunner, target: str, source: str | None, seed: int, result: dict) -> dict:
+    tr, te = self.targets[target]
+    res = dict(target=target, source=source or NO_SOURCE, seed=seed, metric=task_metric(tr), **result,
+               num_train=len(tr), num_test=len(te), **self.spec)
+    _write_json(self.run_path(target, source, seed), res)
+    return res
+
+@patch
+def prepare_source(self: TransferRunner, name: str) -> dict:
+    "Fine-tune on source `name` once (here); keep the tuned encoder, both ESMs, mean embedding, word types and size."
+    d = self.source_dir(name)
+    if (d/'source.json').exists(): return json.loads((d/'source.json').read_text())
+    files = prepare_source_files(self.sources[name], name, str(self.model_name), self.budget.source,
+                                 self.source_sizes[name], self.device)
+    return self._write_source(name, files)
 
 @patch
 def run_pair(self: TransferRunner, target: str, source: str | None, seed: int) -> dict:
-    "Fine-tune (the tuned source encoder, or the base model) on the target's train split; score its test split."
+    "Fine-tune (the tuned source encoder, or the base model) on the target's train split here; score its test split."
     path = self.run_path(target, source, seed)
     if path.exists(): return json.loads(path.read_text())
-    b, (tr, te) = self.budget, self.targets[target]
     start = str(self.source_dir(source)/'encoder') if source else self.model_name
     if source and not Path(start).is_dir():
         raise ValueError(f"The tuned encoder of source {source!r} is missing from {self.work_dir} (a copy of the "
                          "work folder without the encoders?): run this pair where the folder was made, or in a new "
                          "work_dir.")
-    t0 = time.time()
-    model, tok, losses = finetune(tr, start, b.target, seed=seed, device=self.device, progress=self.progress)
-    score = evaluate(model, tok, te, b.target.max_length)
-    res = dict(target=target, source=source or NO_SOURCE, seed=seed, metric=task_metric(tr), score=score,
-               final_loss=float(np.mean(losses[-5:])), seconds=round(time.time() - t0, 2),
-               num_train=len(tr), num_test=len(te), device=str(self.device), **self.spec)
-    _write_json(path, res)
-    return res
+    tr, te = self.targets[target]
+    return self._write_run(target, source, seed, run_pair_result(tr, te, start, self.budget.target, seed, self.device))
 
 # %% ../nbs/11_transfer.ipynb #0781160d
 @patch
@@ -253,7 +278,11 @@ def predict(self: TransferRunner, target: str) -> pd.DataFrame:
 
 # %% ../nbs/11_transfer.ipynb #dd7e2d14
 @patch
-def run(self: TransferRunner, targets: list[str] | None = None) -> pd.DataFrame:
+def run(self: TransferRunner, targets: list[str] | None = None,
+        *, executor: str = 'serial', # or 'ray': every source and every pair a Ray task (`esm_nb.executors`)
+        address: str | None = None, # the Ray cluster (None: a local one)
+        num_cpus: float = 1, num_gpus: float = 0, # what each Ray task declares it needs
+       ) -> pd.DataFrame:
     "Prepare the sources, run every pair (and the baseline) for every seed, score every method; return `results()`."
     targets = list(targets or self.targets)
     unknown = [t for t in targets if t not in self.targets]
@@ -262,18 +291,34 @@ def run(self: TransferRunner, targets: list[str] | None = None) -> pd.DataFrame:
     for t, (pool, excl) in pools.items():
         if not pool: raise ValueError(f"Target {t!r} has no eligible source (excluded: {excl}).")
         if excl: self.log(f"{t}: excluded {', '.join(f'{k} ({v})' for k, v in excl.items())}")
+    ray = ray_init(address) if executor == 'ray' else None
+    device = None if ray else self.device  # a Ray task uses its worker's GPU if it was given one
+    kw = dict(executor=executor, address=address, num_cpus=num_cpus, num_gpus=num_gpus, progress=self.progress,
+              log=self.log)
     needed = [s for s in self.sources if any(s in p for p, _ in pools.values())]
-    for s in tqdm(needed, desc='Preparing sources', disable=not self.progress):
-        done = (self.source_dir(s)/'source.json').exists()
-        info = self.prepare_source(s)
-        if not done: self.log(f"source {s}: fine-tuned in {info['finetune_seconds']:.0f}s")
+    units = [Unit(s, prepare_source_files, (self.sources[s], s, str(self.model_name), self.budget.source,
+                                            self.source_sizes[s], device))
+             for s in needed if not (self.source_dir(s)/'source.json').exists()]
+    def prepared(s, files):
+        self.log(f"source {s}: fine-tuned in {self._write_source(s, files)['finetune_seconds']:.0f}s")
+    self.failures = run_units(units, prepared, desc='Preparing sources', **kw)
+    ready = {s for s in needed if (self.source_dir(s)/'source.json').exists()}
+    start = {s: str(self.source_dir(s)/'encoder') for s in ready}
     jobs = [(t, s, seed) for t in targets for s in [None] + pools[t][0] for seed in self.budget.seeds]
-    todo = [j for j in jobs if not self.run_path(*j).exists()]
-    self.log(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done")
-    for t, s, seed in tqdm(todo, desc='Transfer runs', disable=not self.progress):
-        r = self.run_pair(t, s, seed)
-        self.log(f"{t} ← {s or NO_SOURCE} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
+    todo = [j for j in jobs if not self.run_path(*j).exists() and (j[1] is None or j[1] in ready)]
+    self.log(f"{len(jobs)} runs, {sum(self.run_path(*j).exists() for j in jobs)} already done")
+    if ray: start = {s: ray.put(folder_files(p)) for s, p in start.items() if any(j[1] == s for j in todo)}
+    units = [Unit(f'{t}|{s or NO_SOURCE}|{seed}', run_pair_result,
+                  (*self.targets[t], start[s] if s else str(self.model_name), self.budget.target, seed, device))
+             for t, s, seed in todo]
+    def finished(key, result):
+        t, s, seed = key.split('|')
+        r = self._write_run(t, None if s == NO_SOURCE else s, int(seed), result)
+        self.log(f"{t} ← {s} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
+    self.failures |= run_units(units, finished, desc='Transfer runs', **kw)
     for t in tqdm(targets, desc='Scoring methods', disable=not self.progress): self.predict(t)
+    if self.failures:
+        self.log(f"{len(self.failures)} unit(s) failed, listed in `runner.failures`; run again to retry them.")
     return self.results()
 
 # %% ../nbs/11_transfer.ipynb #b9248f4f
@@ -324,9 +369,11 @@ def evaluation(self: TransferRunner) -> pd.DataFrame:
             p = pred[pred.method == key].set_index('source')['score']
             common = [s for s in p.index if s in per_seed.index]
             if len(common) < 2: continue
-            rows.append(dict(target=t, method=key, **_metrics(p[common].values, per_seed.loc[common].mean(1).values)))
+            measured = per_seed.loc[common].mean(axis=1).values
+            rows.append(dict(target=t, method=key, **_metrics(p[common].values, measured)))
         if per_seed.shape[1] >= 2 and len(per_seed) >= 2:
-            held = [_metrics(per_seed.drop(columns=s).mean(1).values, per_seed[s].values) for s in per_seed.columns]
+            held = [_metrics(per_seed.drop(columns=s).mean(axis=1).values, per_seed[s].values)
+                    for s in per_seed.columns]
             rows.append(dict(target=t, method='seed_oracle', **pd.DataFrame(held).mean().to_dict()))
     return pd.DataFrame(rows)
 

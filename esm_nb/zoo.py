@@ -6,20 +6,20 @@ Docs: https://esm-nb.github.io/esm_nb/zoo.html.md"""
 
 # %% ../nbs/07_zoo.ipynb #235f9c99
 from __future__ import annotations
-import time
+import tempfile, time
 from pathlib import Path
 import pandas as pd
-from tqdm.auto import tqdm
 import esm_nb
 from .corpora import load_corpus, CORPORA
 from .embed import DEFAULT_MODEL
 from .esm import ESM, load_esm_folder
+from .executors import Unit, run_units, folder_files, write_folder
 from .finetune import FineTuneBudget, build_esm
 from .rank import compute_task_ranking, TaskRanking
 
 # %% auto #0
 __all__ = ['ZOO_DIR', 'DEMO_TARGET', 'ZOO_TASKS', 'ZOO_BUDGET', 'ZOO_EXAMPLES', 'MEASURED_DIR', 'bundled_zoo_dir',
-           'load_bundled_zoo', 'zoo_folder_name', 'build_zoo', 'measured_transfer_results', 'run_demo']
+           'load_bundled_zoo', 'zoo_folder_name', 'esm_files', 'build_zoo', 'measured_transfer_results', 'run_demo']
 
 # %% ../nbs/07_zoo.ipynb #bea458b7
 ZOO_DIR = Path(esm_nb.__file__).parent/'esms'
@@ -41,30 +41,51 @@ def zoo_folder_name(corpus: str) -> str:
     c = CORPORA[corpus]
     return f"ESM_{c.task_id.replace('/', '__')}" + (f'_{c.subset}' if c.subset else '')
 
+def esm_files(ds, model_name: str, method: str, budget: FineTuneBudget, seed: int, developers: str) -> dict:
+    "Build one ESM; return its folder's files and the seconds it took (what a worker sends back)."
+    t0 = time.time()
+    esm = build_esm(ds, model_name, method, budget, seed=seed, developers=developers, progress=False)
+    files = folder_files(esm.save_pretrained(Path(tempfile.mkdtemp(prefix='esm_nb_'))/'esm'))
+    return dict(files=files, seconds=time.time() - t0, mse=esm.config.esm_mse)
+
+def _built(folder: Path) -> bool:
+    try: ESM.from_pretrained(folder)
+    except (OSError, ValueError): return False
+    return True
+
 def build_zoo(out_dir: str | Path = ZOO_DIR, # where the ESM folders go
               tasks: list[str] = ZOO_TASKS, # corpus names (keys of `CORPORA`)
               model_name: str = DEFAULT_MODEL,
               *, num_examples: int = ZOO_EXAMPLES, # training texts sampled per corpus
               budget: FineTuneBudget = ZOO_BUDGET,
-              method: str = 'adamw', seed: int = 42, progress: bool = True, log=print) -> list[Path]:
+              method: str = 'adamw', seed: int = 42,
+              executor: str = 'serial', # or 'ray': one Ray task per ESM (`esm_nb.executors`)
+              address: str | None = None, # the Ray cluster (None: a local one)
+              num_cpus: float = 1, num_gpus: float = 0, # what each Ray task declares it needs
+              progress: bool = True, log=print) -> list[Path]:
     "Build (or resume building) one ESM per task into `out_dir`; return the ESM folders."
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    folders = []
-    for name in tqdm(tasks, desc='Building ESMs', disable=not progress):
-        folder = out_dir/zoo_folder_name(name)
-        folders.append(folder)
-        try:
-            ESM.from_pretrained(folder)
+    folders = {name: out_dir/zoo_folder_name(name) for name in tasks}
+    units, failed = [], {}
+    for name, folder in folders.items():
+        if _built(folder):
             log(f"{name}: already built, skipped")
             continue
-        except Exception: pass
-        t0 = time.time()
-        ds = load_corpus(name, 'train', num_examples=num_examples, seed=seed)
-        esm = build_esm(ds, model_name, method, budget, seed=seed, developers='esm_nb (bundled zoo)', progress=progress)
-        esm.save_pretrained(folder)
-        log(f"{name}: built in {time.time() - t0:.0f}s, MSE {esm.config.esm_mse:.3g}")
-    return folders
+        try: ds = load_corpus(name, 'train', num_examples=num_examples, seed=seed)
+        except ValueError as e:  # e.g. a sample with one class: this ESM fails, the others go on
+            failed[name] = f"ValueError: {e}"
+            continue
+        units.append(Unit(name, esm_files, (ds, str(model_name), method, budget, seed, 'esm_nb (bundled zoo)')))
+    def built(name, result):
+        write_folder(result['files'], folders[name])
+        log(f"{name}: built in {result['seconds']:.0f}s, MSE {result['mse']:.3g}")
+    failed |= run_units(units, built, executor, address, num_cpus, num_gpus, progress, 'Building ESMs', log)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(tasks)} ESMs could not be built: "
+                           + '; '.join(f'{k} ({v})' for k, v in failed.items())
+                           + ". The others are built; run build_zoo again to retry these.")
+    return list(folders.values())
 
 # %% ../nbs/07_zoo.ipynb #c5c57a49
 MEASURED_DIR = Path(esm_nb.__file__).parent/'measured'

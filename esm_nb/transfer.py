@@ -208,6 +208,7 @@ def run_pair_result(train: TaskDataset, test: TaskDataset, start: str | dict, bu
     return dict(score=evaluate(model, tok, test, budget.max_length), final_loss=float(np.mean(losses[-5:])),
                 seconds=round(time.time() - t0, 2), device=str(next(model.parameters()).device))
 
+# %% ../nbs/11_transfer.ipynb #96fafca9
 @patch
 def _write_source(self: TransferRunner, name: str, files: dict[str, bytes]) -> dict:
     write_folder(files, self.source_dir(name))

@@ -281,6 +281,8 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
         skipped += failed
     X = np.asarray(embeddings)
     if X.ndim != 2: raise ValueError(f"Embeddings must be a 2-D array (n, d), got shape {X.shape}.")
+    if not np.isfinite(X).all():
+        raise ValueError("Embeddings contain NaN or Inf; re-embed the texts or drop those rows.")
     if len(np.asarray(labels)) != len(X):
         raise ValueError(f"{len(X)} embeddings but {len(np.asarray(labels))} labels: they must match.")
     check_target(np.asarray(labels), is_regression, 'labels')

@@ -18,8 +18,8 @@ from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD, defaul
 
 # %% auto #0
 __all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PARALLEL_FROM', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
-           'as_banks', 'candidates', 'count_candidates', 'esm_method', 'score_candidates', 'TaskRanking', 'hub_esms',
-           'rank_embeddings', 'compute_task_ranking']
+           'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'score_candidates', 'TaskRanking',
+           'hub_esms', 'rank_embeddings', 'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -84,7 +84,7 @@ def count_candidates(esms=None, esm_dir=None, banks: list[ESMBank] = ()) -> int:
     return len(esms or []) + (len(esm_folders(esm_dir)) if esm_dir is not None else 0) + sum(len(b) for b in banks)
 
 # %% ../nbs/06_rank.ipynb #e6cfa4b6
-def esm_method(method: str) -> Method:
+def ranking_method(method: str) -> Method:
     "The registered method `method`, if it ranks ESMs alone; else an error naming the ones that do."
     m = get_method(method)
     if not m.ranks_esms:
@@ -129,7 +129,7 @@ def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: b
                      workers: int | None = None, # CPU processes (None: all usable cores from PARALLEL_FROM ESMs)
                     ) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`. `batched`: torch batches (default on GPU)."
-    m = esm_method(method)
+    m = ranking_method(method)
     if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
     device = torch.device(device)
     batched = device.type != 'cpu' if batched is None else batched
@@ -274,7 +274,7 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                    ) -> TaskRanking:
     "Rank ESMs for precomputed embeddings and labels; `target` names the target dataset (its copies are left out)."
-    esm_method(method)
+    ranking_method(method)
     skipped = list(skipped)
     if esms is None and esm_dir is None and banks is None:
         esms, failed = hub_esms(model_name, progress)
@@ -317,7 +317,7 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
                         ) -> TaskRanking:
     "Rank intermediate tasks for `dataset` by ESM-LogME, or another ESM `method`."
-    esm_method(method)  # a wrong name fails before the slow steps
+    ranking_method(method)  # a wrong name fails before the slow steps
     hub_failed = []
     if esms is None and esm_dir is None and banks is None: esms, hub_failed = hub_esms(model_name, progress)
     if embeddings is None:

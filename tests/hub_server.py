@@ -145,6 +145,35 @@ class HubServer:
         self.url = f'http://127.0.0.1:{self.server.server_port}'
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def point_clients(self, mp, hub_cache, datasets_cache=None):
+        """Point huggingface_hub and transformers (and `datasets`, given its cache) at this server, through `mp`, a
+        pytest MonkeyPatch: the environment for subprocesses, the libraries' constants for this process."""
+        from huggingface_hub import constants as hf
+        import transformers.utils.hub as tf_hub
+        for k, v in dict(HF_ENDPOINT=self.url, HF_HUB_CACHE=str(hub_cache), HF_HUB_OFFLINE='0',
+                         TRANSFORMERS_OFFLINE='0').items(): mp.setenv(k, v)
+        mp.setattr(hf, 'ENDPOINT', self.url)
+        mp.setattr(hf, 'HF_HUB_CACHE', str(hub_cache))
+        mp.setattr(hf, 'HUGGINGFACE_CO_URL_TEMPLATE', self.url + '/{repo_id}/resolve/{revision}/{filename}')
+        mp.setattr(hf, 'HF_HUB_OFFLINE', False)  # transformers asks huggingface_hub whether it is offline
+        # transformers keeps one HfApi with the endpoint of its first use: start with a fresh one
+        mp.setattr(tf_hub, '_hf_api', None, raising=False)
+        if datasets_cache is None: return
+        import datasets
+        c = datasets.config
+        mp.setenv('HF_DATASETS_CACHE', str(datasets_cache))
+        mp.setenv('HF_DATASETS_OFFLINE', '0')
+        mp.setattr(c, 'HF_ENDPOINT', self.url)
+        mp.setattr(c, 'HUB_DATASETS_URL', self.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
+        mp.setattr(c, 'HF_HUB_OFFLINE', False)
+        mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
+        mp.setattr(c, 'HF_DATASETS_CACHE', datasets_cache)
+        mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', datasets_cache/'downloads')
+        mp.setattr(c, 'EXTRACTED_DATASETS_PATH', datasets_cache/'downloads'/'extracted')
+        # load_dataset also asks the dataset viewer, at http://datasets-server.127.0.0.1:<port>, which nothing
+        # serves: the DNS lookup fails fast and datasets goes on, but the tests should not depend on the resolver
+        mp.setattr(c, 'USE_PARQUET_EXPORT', False)
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()  # closed, so a stale client is refused instead of left waiting

@@ -10,7 +10,6 @@ import json, logging, subprocess
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, pandas as pd, pytest, torch
-import huggingface_hub.constants as hf_constants
 from safetensors.torch import save
 from esm_nb import esm as native_esm, hub as native_hub, rank as native_rank
 from esm_nb.data import TaskDataset
@@ -288,7 +287,6 @@ def parquet(df: pd.DataFrame, tmp: Path, name: str) -> bytes:
 @pytest.fixture(scope='module')
 def hub(tmp_path_factory):
     "The Hub as hf-dataset-selector's README and tutorials meet it, on 127.0.0.1."
-    import datasets
     from esm_nb.corpora import read_vader
     tmp = tmp_path_factory.mktemp('hub')
     repos = {MBERT: Repo(model_files(make_tiny_bert(tmp/'mbert')), []),
@@ -308,25 +306,8 @@ def hub(tmp_path_factory):
     srv.add_dataset(SPAM_DATA, {'data/train-00000-of-00001.parquet': parquet(spam, tmp, 'spam.parquet')})
     hub_cache, ds_cache = tmp/'hf-hub', tmp/'hf-datasets'
     mp = pytest.MonkeyPatch()
-    for k, v in dict(HF_ENDPOINT=srv.url, HF_HUB_CACHE=str(hub_cache), HF_DATASETS_CACHE=str(ds_cache),
-                     HF_TOKEN='hf_stand_in_token', HF_HUB_OFFLINE='0', HF_DATASETS_OFFLINE='0',
-                     TRANSFORMERS_OFFLINE='0').items(): mp.setenv(k, v)
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
-    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
-    mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
-    mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)  # transformers asks huggingface_hub whether it is offline
-    # transformers keeps one HfApi with the endpoint of its first use: start this stand-in's tests with a fresh one
-    import transformers.utils.hub as tf_hub
-    mp.setattr(tf_hub, '_hf_api', None, raising=False)
-    c = datasets.config
-    mp.setattr(c, 'HF_ENDPOINT', srv.url)
-    mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
-    mp.setattr(c, 'HF_HUB_OFFLINE', False)
-    mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
-    mp.setattr(c, 'HF_DATASETS_CACHE', ds_cache)
-    mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', ds_cache/'downloads')
-    mp.setattr(c, 'EXTRACTED_DATASETS_PATH', ds_cache/'downloads'/'extracted')
-    mp.setattr(c, 'USE_PARQUET_EXPORT', False)  # no dataset viewer behind the stand-in (see test_hub_datasets.py)
+    srv.point_clients(mp, hub_cache, ds_cache)
+    mp.setenv('HF_TOKEN', 'hf_stand_in_token')
     yield srv
     mp.undo()
     srv.close()

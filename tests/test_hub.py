@@ -52,16 +52,9 @@ def server(tmp_path_factory):
     srv.repos[BASE] = Repo({'config.json': b'{}'}, [])
     cache = tmp_path_factory.mktemp('hf-cache')
     mp = pytest.MonkeyPatch()
-    mp.setenv('HF_ENDPOINT', srv.url)
-    mp.setenv('HF_HUB_CACHE', str(cache))
+    srv.point_clients(mp, cache)  # the test command runs offline (HF_HUB_OFFLINE=1); these tests talk to the server
     mp.setenv('HF_HUB_DOWNLOAD_TIMEOUT', '1')
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
-    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(cache))
-    mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
     mp.setattr(hf_constants, 'HF_HUB_DOWNLOAD_TIMEOUT', 1)
-    # the test command runs offline (HF_HUB_OFFLINE=1); these tests talk to the local server
-    mp.setenv('HF_HUB_OFFLINE', '0')
-    mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
     yield srv
     mp.undo()
     srv.close()

@@ -7,7 +7,7 @@ HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1); these tests undo that for themsel
 import io
 from pathlib import Path
 import pyarrow as pa, pyarrow.parquet as pq, pytest
-import huggingface_hub, huggingface_hub.constants as hf_constants
+import huggingface_hub
 from esm_nb.data import TaskDataset
 from hub_server import HubServer, Repo
 
@@ -50,7 +50,6 @@ def parquet(rows) -> bytes:
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
-    import datasets
     srv = HubServer({MBERT: Repo({'config.json': b'{"model_type": "bert"}'})},
                     aliases={'bert-base-multilingual-uncased': MBERT})
     srv.add_dataset('stanfordnlp/imdb', {'README.md': CARD, 'plain_text/train-00000-of-00001.parquet': parquet(ROWS),
@@ -60,24 +59,7 @@ def server(tmp_path_factory):
     srv.add_dataset('org/plain', {'data/train-00000-of-00001.parquet': parquet(ROWS[:7])})
     hub_cache, ds_cache = tmp_path_factory.mktemp('hf-hub'), tmp_path_factory.mktemp('hf-datasets')
     mp = pytest.MonkeyPatch()
-    for k, v in dict(HF_ENDPOINT=srv.url, HF_HUB_CACHE=str(hub_cache), HF_DATASETS_CACHE=str(ds_cache),
-                     HF_HUB_OFFLINE='0', HF_DATASETS_OFFLINE='0').items(): mp.setenv(k, v)
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
-    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(hub_cache))
-    mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
-    mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
-    c = datasets.config
-    mp.setattr(c, 'HF_ENDPOINT', srv.url)
-    mp.setattr(c, 'HUB_DATASETS_URL', srv.url + '/datasets/{repo_id}/resolve/{revision}/{path}')
-    mp.setattr(c, 'HF_HUB_OFFLINE', False)
-    mp.setattr(c, 'HF_DATASETS_OFFLINE', False)
-    mp.setattr(c, 'HF_DATASETS_CACHE', ds_cache)
-    mp.setattr(c, 'DOWNLOADED_DATASETS_PATH', ds_cache/'downloads')
-    mp.setattr(c, 'EXTRACTED_DATASETS_PATH', ds_cache/'downloads'/'extracted')
-    # load_dataset also asks the dataset viewer, at http://datasets-server.127.0.0.1:<port>, which nothing serves:
-    # the DNS lookup fails fast here and datasets goes on, but the test should not depend on the resolver, so that
-    # call is off
-    mp.setattr(c, 'USE_PARQUET_EXPORT', False)
+    srv.point_clients(mp, hub_cache, ds_cache)
     yield srv
     mp.undo()
     srv.close()

@@ -3,7 +3,6 @@ downloaded by transformers and huggingface_hub from 127.0.0.1, filtered, ranked;
 import json
 from pathlib import Path
 import pandas as pd, pytest, torch
-import huggingface_hub.constants as hf_constants
 from safetensors.torch import save
 from esm_nb.esm import ESM, ESMConfig
 from esm_nb.widget import TaskSelector
@@ -30,17 +29,7 @@ def hub_with_model(tiny_bert, tmp_path):
              'u/ESM_org__broken': esm_repo('org/broken', 1.0, weight=torch.zeros(4, 4))}
     srv = HubServer(repos)
     mp = pytest.MonkeyPatch()
-    mp.setenv('HF_ENDPOINT', srv.url)
-    mp.setenv('HF_HUB_CACHE', str(tmp_path/'cache'))
-    mp.setattr(hf_constants, 'ENDPOINT', srv.url)
-    mp.setattr(hf_constants, 'HF_HUB_CACHE', str(tmp_path/'cache'))
-    mp.setattr(hf_constants, 'HUGGINGFACE_CO_URL_TEMPLATE', srv.url + '/{repo_id}/resolve/{revision}/{filename}')
-    mp.setenv('HF_HUB_OFFLINE', '0')
-    mp.setattr(hf_constants, 'HF_HUB_OFFLINE', False)
-    mp.setenv('TRANSFORMERS_OFFLINE', '0')
-    # transformers keeps one HfApi with the endpoint of its first use: start this stand-in's tests with a fresh one
-    import transformers.utils.hub as tf_hub
-    mp.setattr(tf_hub, '_hf_api', None, raising=False)
+    srv.point_clients(mp, tmp_path/'cache')
     yield srv
     mp.undo()
     srv.close()

@@ -13,8 +13,8 @@ import numpy as np, torch
 from scipy.linalg import lapack, blas
 
 # %% auto #0
-__all__ = ['EPS32', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats', 'target_stats',
-           'full_float32', 'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer',
+__all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats',
+           'target_stats', 'full_float32', 'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer',
            'start_scoring_worker', 'score_in_worker']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
@@ -120,6 +120,7 @@ def target_stats(X: np.ndarray, # (N, d) target embeddings
     return TargetStats(Xa.T @ Xa, Xa.T @ Yt, (Yt ** 2).sum(0), len(X))
 
 EPS32 = float(torch.finfo(torch.float32).eps)
+PRECISIONS = ('float64', 'float32', 'mixed')
 
 @contextmanager
 def full_float32():
@@ -136,8 +137,7 @@ def score_linear_maps(stats: TargetStats,
                       precision: str = 'float64', # or 'float32', or 'mixed' (see below)
                      ) -> torch.Tensor:
     "LogME of `X·Wᵀ + b` for each map, without building the mapped embeddings."
-    if precision not in ('float64', 'float32', 'mixed'):
-        raise ValueError(f"precision must be 'float64', 'float32' or 'mixed', not {precision!r}.")
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
     W = torch.as_tensor(W, dtype=torch.float64, device=stats.XtX.device)
     b = torch.as_tensor(b, dtype=torch.float64, device=stats.XtX.device)
     Wa = torch.cat([W.transpose(-1, -2), b.unsqueeze(-2)], dim=-2)  # (..., d+1, D)

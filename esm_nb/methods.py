@@ -14,13 +14,13 @@ import numpy as np, pandas as pd, torch
 from .embed import DEFAULT_MODEL, Embedder
 from .esm import ESM
 from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, start_scoring_worker,
-                          score_in_worker)
+                          score_in_worker, PRECISIONS)
 
 # %% auto #0
-__all__ = ['ONE_THREAD', 'PRECISIONS', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
-           'usable_cores', 'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer', 'HScoreScorer',
-           'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method',
-           'vocab_overlap', 'methods_table', 'score_sources']
+__all__ = ['ONE_THREAD', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score', 'usable_cores',
+           'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer', 'HScoreScorer', 'KNNScorer',
+           'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method', 'vocab_overlap',
+           'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -140,8 +140,6 @@ class ParallelCPUScorer:
         self.pool.join()
 
 # %% ../nbs/05a_methods.ipynb #03de3e48
-PRECISIONS = ('float64', 'float32', 'mixed')
-
 def _dtype(precision: str) -> torch.dtype:
     "The dtype of a scorer without a mixed mode ('mixed' keeps double precision there)."
     if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")

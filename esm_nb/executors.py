@@ -7,13 +7,14 @@ Docs: https://esm-nb.github.io/esm_nb/executors.html.md"""
 # %% ../nbs/05b_executors.ipynb #2e66c40f
 from __future__ import annotations
 import os, tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EXECUTORS', 'Unit', 'import_ray', 'ray_init', 'run_units', 'folder_files', 'write_folder', 'materialise']
+__all__ = ['EXECUTORS', 'Unit', 'import_ray', 'ray_init', 'run_units', 'folder_files', 'write_folder', 'materialised']
 
 # %% ../nbs/05b_executors.ipynb #05f01678
 @dataclass
@@ -101,7 +102,10 @@ def write_folder(files: dict[str, bytes], folder: str | Path) -> Path:
     tmp.rename(folder)
     return folder
 
-def materialise(files: dict[str, bytes] | str | Path) -> str:
-    "A local folder holding `files` (bytes from another machine), or the folder itself if a path is given."
-    if isinstance(files, (str, Path)): return str(files)
-    return str(write_folder(files, Path(tempfile.mkdtemp(prefix='esm_nb_'))/'files'))
+@contextmanager
+def materialised(files: dict[str, bytes] | str | Path):
+    "A local folder holding `files` (bytes from another machine) while the block runs; a path given is used as it is."
+    if isinstance(files, (str, Path)):
+        yield str(files)
+        return
+    with tempfile.TemporaryDirectory(prefix='esm_nb_') as d: yield str(write_folder(files, Path(d)/'files'))

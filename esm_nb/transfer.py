@@ -19,7 +19,7 @@ from .esm import ESM, ESMConfig, fit_esm
 from .finetune import FineTuneBudget, finetune
 from .methods import METHODS, DEFAULT_METHOD, Source, Target, get_method, score_sources, word_types
 from .metrics import selection_metrics
-from .executors import Unit, run_units, ray_init, folder_files, write_folder, materialise
+from .executors import Unit, run_units, ray_init, folder_files, write_folder, materialised
 
 # %% auto #0
 __all__ = ['NO_SOURCE', 'SOURCE_SEED', 'ESM_FITS', 'SOURCE_FILES', 'LOWER_IS_BETTER', 'DEFAULT_TARGETS', 'TransferBudget',
@@ -170,7 +170,12 @@ def _mb(path: Path) -> float:
 def prepare_source_files(ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
                          device=None) -> dict[str, bytes]:
     "Fine-tune on a source once; its folder's files: the tuned encoder, both ESMs, mean embedding, word types, costs."
-    d = Path(tempfile.mkdtemp(prefix='esm_nb_source_'))
+    with tempfile.TemporaryDirectory(prefix='esm_nb_source_') as tmp:
+        return _source_files(Path(tmp), ds, name, model_name, budget, size, device)
+
+def _source_files(d: Path, ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
+                  device) -> dict[str, bytes]:
+    "Fine-tune, embed and fit into folder `d`; return its files."
     kw = dict(device=device, progress=False)
     t0 = time.time()
     base = Embedder(model_name, max_length=budget.max_length, **kw)
@@ -203,8 +208,8 @@ def run_pair_result(train: TaskDataset, test: TaskDataset, start: str | dict, bu
                     device=None) -> dict:
     "Fine-tune `start` (a model name, a folder, or a tuned encoder's files) on `train`; score `test`."
     t0 = time.time()
-    model, tok, losses = finetune(train, materialise(start) if isinstance(start, dict) else start, budget, seed=seed,
-                                  device=device, progress=False)
+    with materialised(start) as path:
+        model, tok, losses = finetune(train, path, budget, seed=seed, device=device, progress=False)
     return dict(score=evaluate(model, tok, test, budget.max_length), final_loss=float(np.mean(losses[-5:])),
                 seconds=round(time.time() - t0, 2), device=str(next(model.parameters()).device))
 

@@ -45,7 +45,7 @@ def esm_files(ds, model_name: str, method: str, budget: FineTuneBudget, seed: in
     "Build one ESM; return its folder's files and the seconds it took (what a worker sends back)."
     t0 = time.time()
     esm = build_esm(ds, model_name, method, budget, seed=seed, developers=developers, progress=False)
-    files = folder_files(esm.save_pretrained(Path(tempfile.mkdtemp(prefix='esm_nb_'))/'esm'))
+    with tempfile.TemporaryDirectory(prefix='esm_nb_') as d: files = folder_files(esm.save_pretrained(Path(d)/'esm'))
     return dict(files=files, seconds=time.time() - t0, mse=esm.config.esm_mse)
 
 def _built(folder: Path) -> bool:

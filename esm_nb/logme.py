@@ -8,14 +8,14 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
-import math
+import json, math, os, sys
 import numpy as np, torch
 from scipy.linalg import lapack, blas
 
 # %% auto #0
 __all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats',
            'target_stats', 'full_float32', 'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer',
-           'start_scoring_worker', 'score_in_worker']
+           'send_arrays', 'read_arrays', 'serve_scoring']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
 def label_matrix(y: np.ndarray, # class indices, or regression targets (n,) or (n, k)
@@ -234,13 +234,44 @@ class LinearScorer:
         return float(evidence_tridiagonal(d, e, B, self.yty, self.stats.n).mean())
 
 # %% ../nbs/02_logme.ipynb #e693e468
-_WORKER: dict = {}
+def send_arrays(stream, header: dict, *arrays: np.ndarray):
+    "Write one message to a binary stream: a JSON line (`header`, with each array's dtype and shape), then the bytes."
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    head = {**header, 'arrays': [(a.dtype.str, list(a.shape)) for a in arrays]}
+    stream.write(json.dumps(head).encode() + b'\n')
+    for a in arrays:
+        if a.size: stream.write(memoryview(a).cast('B'))
+    stream.flush()
 
-def start_scoring_worker(XtX: np.ndarray, XtY: np.ndarray, yty: np.ndarray, n: int, precision: str):
-    "Set up a worker process: one BLAS thread, one `LinearScorer` for the target."
+def read_arrays(stream) -> tuple[dict, list[np.ndarray]]:
+    "Read one message written by `send_arrays`: `(header, arrays)`. `EOFError` when the stream has ended."
+    line = stream.readline()
+    if not line: raise EOFError("The stream has ended.")
+    header = json.loads(line)
+    arrays = []
+    for dtype, shape in header.pop('arrays'):
+        a = np.empty(shape, np.dtype(dtype))
+        view, got = (memoryview(a).cast('B') if a.size else memoryview(b'')), 0
+        while got < len(view):
+            k = stream.readinto(view[got:])
+            if not k: raise EOFError("The stream ended inside a message.")
+            got += k
+        arrays.append(a)
+    return header, arrays
+
+# %% ../nbs/02_logme.ipynb #f9cf09c9
+def serve_scoring(inp=None, out=None):
+    "The loop of a scoring worker process (stdin and stdout by default); returns when its input ends."
+    if out is None:
+        out = os.fdopen(os.dup(1), 'wb')
+        os.dup2(2, 1)  # print() and C libraries now write to stderr; stdout carries the replies alone
+    inp = inp or sys.stdin.buffer
     torch.set_num_threads(1)
-    _WORKER['score'] = LinearScorer(TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), n), precision)
-
-def score_in_worker(W: np.ndarray, b: np.ndarray) -> list[float]:
-    "Score maps with the worker's `LinearScorer`."
-    return [_WORKER['score'](w, v) for w, v in zip(W, b)]
+    head, (XtX, XtY, yty) = read_arrays(inp)
+    score = LinearScorer(TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), head['n']), head['precision'])
+    while True:
+        try: _, (W, b) = read_arrays(inp)
+        except EOFError: return
+        try: reply = {'scores': [score(w, v) for w, v in zip(W, b)]}
+        except (ValueError, np.linalg.LinAlgError) as err: reply = {'error': str(err)}
+        send_arrays(out, reply)

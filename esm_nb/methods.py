@@ -6,21 +6,21 @@ Docs: https://esm-nb.github.io/esm_nb/methods.html.md"""
 
 # %% ../nbs/05a_methods.ipynb #8b32c44b
 from __future__ import annotations
-import multiprocessing, os, re
+import os, re, subprocess, sys, tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 import numpy as np, pandas as pd, torch
 from .embed import DEFAULT_MODEL, Embedder
 from .esm import ESM
-from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, start_scoring_worker,
-                          score_in_worker, PRECISIONS)
+from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, send_arrays, read_arrays,
+                          PRECISIONS)
 
 # %% auto #0
-__all__ = ['ONE_THREAD', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score', 'usable_cores',
-           'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer', 'HScoreScorer', 'KNNScorer',
-           'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method', 'vocab_overlap',
-           'methods_table', 'score_sources']
+__all__ = ['ONE_THREAD', 'WORKER_COMMAND', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
+           'usable_cores', 'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer', 'HScoreScorer',
+           'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method',
+           'vocab_overlap', 'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -114,30 +114,60 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
 ONE_THREAD = {k: '1' for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')}
+WORKER_COMMAND = [sys.executable, '-c', 'from esm_nb.logme import serve_scoring; serve_scoring()']
 
 class ParallelCPUScorer:
     "ESM-LogME of linear maps on every usable core: worker processes, each a `LinearScorer` with one BLAS thread."
     batched = True
     def __init__(self, stats: TargetStats, precision: str = 'float64', device=None, workers: int | None = None):
         self.workers = workers or usable_cores()
-        args = (*(t.cpu().numpy() for t in (stats.XtX, stats.XtY, stats.yty)), stats.n,
-                'float32' if _dtype(precision) == torch.float32 else 'float64')
-        saved = {k: os.environ.get(k) for k in ONE_THREAD}
-        os.environ.update(ONE_THREAD)  # read by each fresh worker when it loads its BLAS
-        try: self.pool = multiprocessing.get_context('spawn').Pool(self.workers, start_scoring_worker, args)
-        finally:
-            for k, v in saved.items():
-                if v is None: os.environ.pop(k, None)
-                else: os.environ[k] = v
+        head = dict(n=stats.n, precision='float32' if _dtype(precision) == torch.float32 else 'float64')
+        self.errs = [tempfile.TemporaryFile() for _ in range(self.workers)]
+        self.procs = [subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                       env={**os.environ, **ONE_THREAD}) for err in self.errs]
+        for p in self.procs: self._send(p, head, *(t.cpu().numpy() for t in (stats.XtX, stats.XtY, stats.yty)))
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W, b = W.cpu().numpy(), b.cpu().numpy()
-        parts = [(w, v) for w, v in zip(np.array_split(W, self.workers), np.array_split(b, self.workers)) if len(w)]
-        return [s for part in self.pool.starmap(score_in_worker, parts) for s in part]
+        split = zip(self.procs, np.array_split(W, self.workers), np.array_split(b, self.workers))
+        parts = [(p, w, v) for p, w, v in split if len(w)]
+        for p, w, v in parts: self._send(p, {}, w, v)
+        replies = [self._read(p) for p, *_ in parts]
+        for r in replies:
+            if 'error' in r: raise ValueError(r['error'])
+        return [s for r in replies for s in r['scores']]
+
+    def _send(self, p, head, *arrays):
+        try: send_arrays(p.stdin, head, *arrays)
+        except (BrokenPipeError, OSError): self._stopped(p)
+    def _read(self, p) -> dict:
+        try: return read_arrays(p.stdout)[0]
+        except EOFError: self._stopped(p)
+
+    def _stopped(self, p):
+        "Raise the error for a worker that has gone."
+        code, err = p.wait(), self.errs[self.procs.index(p)]
+        err.seek(0)
+        tail = err.read().decode(errors='replace').strip().splitlines()[-8:]
+        self.close()
+        raise ChildProcessError(f"A scoring worker process stopped (exit code {code}"
+                                f"{', killed: often for lack of memory' if code and code < 0 else ''}). "
+                                "Score in this process instead with workers=1 (esm-nb rank --workers 1)."
+                                + (' Its last words:\n' + '\n'.join(tail) if tail else ''))
 
     def close(self):
-        self.pool.close()
-        self.pool.join()
+        "Stop the workers."
+        for p in self.procs:
+            try: p.stdin.close()
+            except OSError: pass
+        for p in self.procs:
+            try: p.wait(timeout=10)
+            except subprocess.TimeoutExpired: p.kill()
+            p.stdout.close()
+        for err in self.errs: err.close()
+        self.procs, self.errs = [], []
+    def __del__(self):
+        if getattr(self, 'procs', None): self.close()
 
 # %% ../nbs/05a_methods.ipynb #03de3e48
 def _dtype(precision: str) -> torch.dtype:
@@ -283,10 +313,13 @@ def _esm_scores(method: Method, target: Target, sources: list[Source], chunk_siz
         if not s.esm.is_linear: out[i] = method.score_features(s.esm.transform(target.embeddings), target)
     if linear:
         scorer = method.scorer(target)
-        for start in range(0, len(linear), chunk_size):
-            idx = linear[start:start + chunk_size]
-            W, b = zip(*(sources[i].esm.linear_weights() for i in idx))
-            for i, v in zip(idx, scorer(torch.stack(W), torch.stack(b))): out[i] = v
+        try:
+            for start in range(0, len(linear), chunk_size):
+                idx = linear[start:start + chunk_size]
+                W, b = zip(*(sources[i].esm.linear_weights() for i in idx))
+                for i, v in zip(idx, scorer(torch.stack(W), torch.stack(b))): out[i] = v
+        finally:
+            if hasattr(scorer, 'close'): scorer.close()
     return out
 
 def esm_method(name: str, label: str, about: str, score_features: Callable, scorer: Callable) -> Method:

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/rank.html.md"""
 
 # %% ../nbs/06_rank.ipynb #8d3eadde
 from __future__ import annotations
-import re
+import queue, re, threading
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
@@ -18,8 +18,8 @@ from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD, defaul
 
 # %% auto #0
 __all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PARALLEL_FROM', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
-           'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'score_candidates', 'TaskRanking',
-           'hub_esms', 'rank_embeddings', 'compute_task_ranking']
+           'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'prefetched', 'score_candidates',
+           'TaskRanking', 'hub_esms', 'rank_embeddings', 'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -94,7 +94,41 @@ def ranking_method(method: str) -> Method:
                          "The transfer experiment (esm_nb.transfer) compares all methods.")
     return m
 
+# %% ../nbs/06_rank.ipynb #9b45f917
+def prefetched(items, ahead: int):
+    "Iterate `items` while a thread reads up to `ahead` of them in advance."
+    q, stop, end = queue.Queue(max(ahead, 1)), threading.Event(), object()
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full: pass
+        return False
+    def fill():
+        try:
+            for item in items:
+                if not put((item, None)): return
+            put((end, None))
+        except BaseException as err: put((end, err))
+    threading.Thread(target=fill, daemon=True).start()
+    try:
+        while True:
+            item, err = q.get()
+            if err is not None: raise err
+            if item is end: return
+            yield item
+    finally: stop.set()
+
 # %% ../nbs/06_rank.ipynb #1452bcc3
+def _finite(t) -> bool:
+    # numpy's check: torch's costs several times the CPU time, taken from the scoring workers
+    return bool(np.isfinite(t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)).all())
+
+def _stacked(arrays) -> torch.Tensor:
+    return torch.from_numpy(np.stack([t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+                                      for t in arrays]))
+
 def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Method, target: Target):
     "A candidate as `(W, b)` to score, a score (a non-linear ESM, applied to `X`), or the reason it cannot be scored."
     if config is None: return item  # the reason it failed to load
@@ -102,15 +136,13 @@ def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Met
         return mismatch(config, item.dim, model_name, X.shape[1]) or method.score_features(item.transform(X), target)
     W, b = item.linear_weights() if isinstance(item, ESM) else item
     reason = mismatch(config, W.shape[1], model_name, X.shape[1])
-    if reason is None and not (torch.isfinite(W).all() and torch.isfinite(b).all()):
-        reason = "weights contain NaN or Inf"
+    if reason is None and not (_finite(W) and _finite(b)): reason = "weights contain NaN or Inf"
     return reason or (W, b)
 
 def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list):
     "Score `(name, config, W, b)` items together; if that fails, one by one, so only the failing ones are skipped."
     try:
-        W = torch.stack([torch.as_tensor(W) for *_, W, _ in chunk])
-        got = scorer(W, torch.stack([torch.as_tensor(b) for *_, b in chunk]))
+        got = scorer(_stacked(W for *_, W, _ in chunk), _stacked(b for *_, b in chunk))
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
         if len(chunk) > 1:
             for item in chunk: _score_chunk(scorer, [item], configs, scores, skipped)
@@ -147,7 +179,8 @@ def _score_stream(stream, scorer, m: Method, target: Target, model_name: str, X:
                   size: int) -> tuple[list, list, list]:
     "Check each candidate, gather `size` of them, score them together."
     configs, scores, skipped, pending = [], [], [], []
-    bar = tqdm(stream, total=total, desc='Scoring ESMs', unit='ESM', disable=not progress, leave=False)
+    bar = tqdm(prefetched(stream, size), total=total, desc='Scoring ESMs', unit='ESM', disable=not progress,
+               leave=False)
     for name, config, item in bar:
         got = _linear_maps(name, config, item, model_name, X, m, target)
         if isinstance(got, str): skipped.append((name, got))

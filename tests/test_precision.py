@@ -4,7 +4,7 @@
   scores within 1e-5 relative ('mixed') and 1e-3 ('float32'); the ranking identical to float64's except among ESMs
   whose float64 scores lie within that tolerance of each other.
 - Worker processes (`ParallelCPUScorer`): the same scores bit for bit whatever the number of workers, and equal to
-  the in-process scorer to rounding.
+  the in-process scorer to rounding; they start from a plain script with no `if __name__ == '__main__':` guard.
 Run on the CPU here; `bench/device_check.py` runs the same checks on a GPU."""
 import numpy as np, pytest, torch
 from esm_nb.logme import target_stats, score_linear_maps
@@ -55,3 +55,36 @@ def test_worker_processes_give_the_same_scores(case):
     assert by_one == by_two  # bit for bit
     here = CPUScorer(stats)(W, b)
     assert np.allclose(by_one, here, rtol=1e-12, atol=0)
+
+
+SCRIPT = '''
+import json, sys, numpy as np, torch
+from esm_nb.esm import ESM, ESMConfig
+from esm_nb.bank import save_bank
+from esm_nb.rank import rank_embeddings
+rng = np.random.default_rng(3)
+y = rng.integers(0, 3, 300)
+X = rng.normal(size=(300, 16)) + y[:, None]
+esms = []
+for i in range(12):
+    e = ESM(ESMConfig('some/base-model', f'task_{i}', esm_embedding_dim=16))
+    with torch.no_grad(): e.model.weight.copy_(torch.eye(16) + 0.3 * torch.randn(16, 16))
+    esms.append(e)
+bank = save_bank(esms, sys.argv[1])
+ranked = [rank_embeddings(X, y, False, 'some/base-model', banks=bank, method='esm_logme', progress=False,
+                          workers=w).to_pandas() for w in (1, 2)]
+print(json.dumps([[r['Task ID'].tolist(), r['Score'].tolist()] for r in ranked]))
+'''
+
+
+def test_workers_start_from_a_script_without_a_main_guard(tmp_path):
+    "A plain script, as users write them: worker processes must not re-run it (multiprocessing's spawn did)."
+    import json, subprocess, sys
+    script = tmp_path / 'rank_it.py'
+    script.write_text(SCRIPT)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / 'bank.safetensors')], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (names1, scores1), (names2, scores2) = json.loads(out.stdout.strip().splitlines()[-1])
+    assert names1 == names2 and len(names1) == 12
+    assert np.allclose(scores1, scores2, rtol=1e-12, atol=0)

@@ -8,13 +8,14 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 import json, math, os, sys
 import numpy as np, torch
 from scipy.linalg import lapack, blas
 
 # %% auto #0
-__all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'TargetStats',
-           'target_stats', 'full_float32', 'score_linear_maps', 'gram_factor', 'evidence_tridiagonal', 'LinearScorer',
+__all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'gram_factor',
+           'TargetStats', 'target_stats', 'full_float32', 'score_linear_maps', 'evidence_tridiagonal', 'LinearScorer',
            'send_arrays', 'read_arrays', 'serve_scoring']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
@@ -94,6 +95,13 @@ def logme(F: np.ndarray, # (N, D) features
     return float(logme_from_stats(F.T @ F, F.T @ Y, (Y ** 2).sum(0), len(F)))
 
 # %% ../nbs/02_logme.ipynb #e6cb8caf
+def gram_factor(XtX: np.ndarray) -> tuple[np.ndarray, bool]:
+    "`(R, triangular)` with `RᵀR = XtX`: Rᵀ = the Cholesky factor when it exists, else a square root from eigenvalues."
+    try: return np.linalg.cholesky(XtX).T.copy(), True
+    except np.linalg.LinAlgError:
+        s, V = np.linalg.eigh(XtX)
+        return (np.sqrt(np.clip(s, 0, None))[:, None] * V.T), False
+
 @dataclass
 class TargetStats:
     "Sufficient statistics of a target: Gram matrix of `[X, 1]`, its product with the label columns, `yᵀy`, N."
@@ -103,6 +111,10 @@ class TargetStats:
     n: int
     @property
     def dim(self) -> int: return self.XtX.shape[0] - 1
+    @cached_property
+    def factor(self) -> tuple[np.ndarray, bool]:
+        "`gram_factor` of `XtX`, computed once: reduced precision builds `FᵀF` as `MᵀM` with `M = R·Wa`."
+        return gram_factor(self.XtX.cpu().numpy())
 
 def target_stats(X: np.ndarray, # (N, d) target embeddings
                  y: np.ndarray, # class indices or regression targets
@@ -145,14 +157,21 @@ def score_linear_maps(stats: TargetStats,
     if precision == 'float64':
         FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
         return logme_from_stats(FtF, Wa.transpose(-1, -2) @ stats.XtY, stats.yty, stats.n)
+    # FᵀF = MᵀM with M = R·Wa: rounding errors of order eps32·‖FᵀF‖. Forming Waᵀ(XᵀX)Wa in single precision instead
+    # errs by eps32·‖Wa‖²‖XᵀX‖, which for an ill-conditioned map is far larger (scores off by 10% were seen)
     Wa32 = Wa.float()
+    R32 = torch.as_tensor(stats.factor[0], dtype=torch.float32, device=Wa.device)
     with full_float32():
-        FtF32 = Wa32.transpose(-1, -2) @ stats.XtX.float() @ Wa32
+        M = R32 @ Wa32
+        FtF32 = M.transpose(-1, -2) @ M
     if not torch.isfinite(FtF32).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")
     sigma, V = torch.linalg.eigh((FtF32 + FtF32.transpose(-1, -2)) / 2)
     if precision == 'float32':
         with full_float32(): proj = V.transpose(-1, -2) @ (Wa32.transpose(-1, -2) @ stats.XtY.float())
-        return evidence_from_spectrum(sigma.double(), proj.double(), stats.yty, stats.n).mean(-1)
+        # a single-precision eigenvalue errs by about eps32·max σ (the D·eps32 bound is pessimistic): below that it is
+        # noise about zero, and dividing by it (the component of y in F's column space) would swamp the score
+        return evidence_from_spectrum(sigma.double(), proj.double(), stats.yty, stats.n,
+                                      eps=EPS32 / sigma.shape[-1]).mean(-1)
     # 'mixed': the single-precision eigenvectors, refined in double precision: Rayleigh quotients vᵀ(FᵀF)v are
     # accurate to the square of the eigenvectors' error, and the projections use FᵀY in double precision
     V = V.double()
@@ -168,13 +187,6 @@ def _lapack(precision: str):
     if p is None: raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}.")
     return {k: getattr(blas if k in ('trmm', 'syrk', 'gemm') else lapack, p + k)
             for k in ('sytrd', 'sytrd_lwork', 'ormqr', 'trmm', 'syrk', 'gemm')}, np.float64 if p == 'd' else np.float32
-
-def gram_factor(XtX: np.ndarray) -> tuple[np.ndarray, bool]:
-    "`(R, triangular)` with `RᵀR = XtX`: Rᵀ = the Cholesky factor when it exists, else a square root from eigenvalues."
-    try: return np.linalg.cholesky(XtX).T.copy(), True
-    except np.linalg.LinAlgError:
-        s, V = np.linalg.eigh(XtX)
-        return (np.sqrt(np.clip(s, 0, None))[:, None] * V.T), False
 
 def evidence_tridiagonal(d: np.ndarray, e: np.ndarray, # diagonal and off-diagonal of T
                          c: np.ndarray, # (D, C) projections QᵀFᵀy
@@ -207,7 +219,7 @@ class LinearScorer:
     precision: str = 'float64' # 'float32' runs the O(D³) steps in single precision
     def __post_init__(self):
         self.f, self.dtype = _lapack(self.precision)
-        R, self.triangular = gram_factor(self.stats.XtX.cpu().numpy())
+        R, self.triangular = self.stats.factor
         self.R = np.asfortranarray(R.astype(self.dtype))
         # all products go through scipy's BLAS: mixing it with numpy's own BLAS makes the two thread pools
         # fight for the cores

@@ -7,6 +7,7 @@ Docs: https://esm-nb.github.io/esm_nb/methods.html.md"""
 # %% ../nbs/05a_methods.ipynb #8b32c44b
 from __future__ import annotations
 import os, re, subprocess, sys, tempfile
+from pathlib import Path
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -18,9 +19,9 @@ from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearS
 
 # %% auto #0
 __all__ = ['ONE_THREAD', 'WORKER_COMMAND', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
-           'usable_cores', 'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer', 'HScoreScorer',
-           'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method',
-           'vocab_overlap', 'methods_table', 'score_sources']
+           'usable_cores', 'worker_env', 'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer',
+           'HScoreScorer', 'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method',
+           'esm_method', 'vocab_overlap', 'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -116,6 +117,13 @@ def usable_cores() -> int:
 ONE_THREAD = {k: '1' for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')}
 WORKER_COMMAND = [sys.executable, '-c', 'from esm_nb.logme import serve_scoring; serve_scoring()']
 
+def worker_env() -> dict:
+    "The environment of a worker process: one BLAS thread, and this esm_nb first on its path (even if not installed)."
+    import esm_nb
+    here = str(Path(esm_nb.__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get('PYTHONPATH')) if p)
+    return {**os.environ, **ONE_THREAD, 'PYTHONPATH': path}
+
 class ParallelCPUScorer:
     "ESM-LogME of linear maps on every usable core: worker processes, each a `LinearScorer` with one BLAS thread."
     batched = True
@@ -124,7 +132,7 @@ class ParallelCPUScorer:
         head = dict(n=stats.n, precision='float32' if _dtype(precision) == torch.float32 else 'float64')
         self.errs = [tempfile.TemporaryFile() for _ in range(self.workers)]
         self.procs = [subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                       env={**os.environ, **ONE_THREAD}) for err in self.errs]
+                                       env=worker_env()) for err in self.errs]
         for p in self.procs: self._send(p, head, *(t.cpu().numpy() for t in (stats.XtX, stats.XtY, stats.yty)))
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:

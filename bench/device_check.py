@@ -222,7 +222,12 @@ def main():
     a = p.parse_args()
     OUT = a.out
     name = torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'
-    emit(part='machine', gpu=name, cores=os.cpu_count(), torch=torch.__version__)
+    from esm_nb.logme import float32_products_exact
+    # whether float32 products stay float32 there: NVIDIA's containers impose TensorFloat-32 on them
+    env = {k: os.environ.get(k) for k in ('TORCH_ALLOW_TF32_CUBLAS_OVERRIDE', 'NVIDIA_TF32_OVERRIDE')}
+    emit(part='machine', gpu=name, cores=os.cpu_count(), torch=torch.__version__, tf32_env=env,
+         float32_products_exact=float32_products_exact(a.device if a.device != 'cuda' or torch.cuda.is_available()
+                                                       else 'cpu'))
     for part, fn in (('gpu', gpu_scoring), ('knn', knn_scoring), ('cpu', cpu_scaling), ('embed', embedding)):
         if part not in a.parts: continue
         if part in ('gpu', 'knn', 'embed') and a.device == 'cuda' and not torch.cuda.is_available():

@@ -6,7 +6,6 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 
 # %% ../nbs/02_logme.ipynb #92c0fd3e
 from __future__ import annotations
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 import json, math, os, sys
@@ -15,8 +14,8 @@ from scipy.linalg import lapack, blas
 
 # %% auto #0
 __all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'gram_factor',
-           'TargetStats', 'target_stats', 'full_float32', 'score_linear_maps', 'evidence_tridiagonal', 'LinearScorer',
-           'send_arrays', 'read_arrays', 'serve_scoring']
+           'TargetStats', 'target_stats', 'float32_products_exact', 'score_linear_maps', 'evidence_tridiagonal',
+           'LinearScorer', 'send_arrays', 'read_arrays', 'serve_scoring']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
 def label_matrix(y: np.ndarray, # class indices, or regression targets (n,) or (n, k)
@@ -134,14 +133,16 @@ def target_stats(X: np.ndarray, # (N, d) target embeddings
 EPS32 = float(torch.finfo(torch.float32).eps)
 PRECISIONS = ('float64', 'float32', 'mixed')
 
-@contextmanager
-def full_float32():
-    "Single-precision matrix products in full float32 inside the block, not TensorFloat-32 (10-bit mantissas)."
-    matmul = torch.backends.cuda.matmul
-    saved = matmul.allow_tf32
-    matmul.allow_tf32 = False
-    try: yield
-    finally: matmul.allow_tf32 = saved
+_PROBE = np.random.default_rng(0).normal(size=(128, 128))
+
+def float32_products_exact(device) -> bool:
+    "Whether float32 matrix products on `device` keep single precision, rather than TensorFloat-32 or bfloat16."
+    # torch's settings can ask for those (torch.backends.*.fp32_precision, set_float32_matmul_precision), and the
+    # environment can impose them: NVIDIA's containers set TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, which no setting undoes
+    a = torch.as_tensor(_PROBE, device=device)
+    exact = a @ a.T
+    got = (a.float() @ a.float().T).double()
+    return bool((got - exact).abs().max() <= 1e-5 * exact.abs().max())
 
 def score_linear_maps(stats: TargetStats,
                       W: torch.Tensor, # (B, D, d) or (D, d) weights of F = X·Wᵀ + b
@@ -157,17 +158,18 @@ def score_linear_maps(stats: TargetStats,
     if precision == 'float64':
         FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
         return logme_from_stats(FtF, Wa.transpose(-1, -2) @ stats.XtY, stats.yty, stats.n)
-    # FᵀF = MᵀM with M = R·Wa: rounding errors of order eps32·‖FᵀF‖. Forming Waᵀ(XᵀX)Wa in single precision instead
-    # errs by eps32·‖Wa‖²‖XᵀX‖, which for an ill-conditioned map is far larger (scores off by 10% were seen)
-    Wa32 = Wa.float()
-    R32 = torch.as_tensor(stats.factor[0], dtype=torch.float32, device=Wa.device)
-    with full_float32():
-        M = R32 @ Wa32
-        FtF32 = M.transpose(-1, -2) @ M
-    if not torch.isfinite(FtF32).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")
+    # FᵀF = MᵀM with M = R·Wa: rounding errors of order eps·‖FᵀF‖. Forming Waᵀ(XᵀX)Wa in single precision instead
+    # errs by eps32·‖Wa‖²‖XᵀX‖, which for an ill-conditioned map is far larger (scores off by 19% were seen).
+    # 'mixed' refines in double precision, so it builds FᵀF in double and decomposes a rounded copy; 'float32' builds
+    # it in single precision, unless single-precision products are not exact here
+    dtype = torch.float32 if precision == 'float32' and float32_products_exact(Wa.device) else torch.float64
+    M = torch.as_tensor(stats.factor[0], dtype=dtype, device=Wa.device) @ Wa.to(dtype)
+    FtF = M.transpose(-1, -2) @ M
+    if not torch.isfinite(FtF).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")
+    FtF32 = FtF.float()
     sigma, V = torch.linalg.eigh((FtF32 + FtF32.transpose(-1, -2)) / 2)
     if precision == 'float32':
-        with full_float32(): proj = V.transpose(-1, -2) @ (Wa32.transpose(-1, -2) @ stats.XtY.float())
+        proj = V.to(dtype).transpose(-1, -2) @ (Wa.to(dtype).transpose(-1, -2) @ stats.XtY.to(dtype))
         # a single-precision eigenvalue errs by about eps32·max σ (the D·eps32 bound is pessimistic): below that it is
         # noise about zero, and dividing by it (the component of y in F's column space) would swamp the score
         return evidence_from_spectrum(sigma.double(), proj.double(), stats.yty, stats.n,
@@ -175,7 +177,6 @@ def score_linear_maps(stats: TargetStats,
     # 'mixed': the single-precision eigenvectors, refined in double precision: Rayleigh quotients vᵀ(FᵀF)v are
     # accurate to the square of the eigenvectors' error, and the projections use FᵀY in double precision
     V = V.double()
-    FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
     sigma = ((FtF @ V) * V).sum(-2)
     proj = V.transpose(-1, -2) @ (Wa.transpose(-1, -2) @ stats.XtY)
     # a null vector of FᵀF, known to single precision, has a Rayleigh quotient of about (D·eps32)²·max σ: zero

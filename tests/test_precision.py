@@ -3,6 +3,9 @@
 - 'mixed' (single-precision eigendecompositions refined in double, the GPU default) and 'float32' against float64:
   scores within 1e-5 relative ('mixed') and 1e-3 ('float32'); the ranking identical to float64's except among ESMs
   whose float64 scores lie within that tolerance of each other.
+- 'float32' where the products lose precision (TensorFloat-32 imposed by NVIDIA's containers, simulated with
+  bfloat16 products on a CPU that has them): the same contracts, because 'float32' then builds `FᵀF` in double
+  precision, as 'mixed' always does.
 - Worker processes (`ParallelCPUScorer`): the same scores bit for bit whatever the number of workers, and equal to
   the in-process scorer to rounding; they start from a plain script with no `if __name__ == '__main__':` guard.
 Run on the CPU here; `bench/device_check.py` runs the same checks on a GPU."""
@@ -12,7 +15,8 @@ from esm_nb.methods import CPUScorer, ParallelCPUScorer
 
 
 @pytest.fixture(scope='module')
-def case():
+def data():
+    "Target embeddings and labels, and the maps: `(X, y, W, b)`."
     rng = np.random.default_rng(7)
     n, d, k = 1000, 384, 24
     y = rng.integers(0, 8, n)
@@ -27,7 +31,13 @@ def case():
            for e in (3, 4, 5)]
     W = np.concatenate([W, np.stack(ill)])
     b = 0.1 * rng.normal(size=(len(W), d))
-    return target_stats(X, y), torch.tensor(W, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)
+    return X, y, W.astype(np.float32), b.astype(np.float32)
+
+
+@pytest.fixture(scope='module')
+def case(data):
+    X, y, W, b = data
+    return target_stats(X, y), torch.tensor(W), torch.tensor(b)
 
 
 def agrees_on_ranking(fast: np.ndarray, exact: np.ndarray, tol: float) -> bool:
@@ -93,3 +103,37 @@ def test_workers_start_from_a_script_without_a_main_guard(tmp_path):
     (names1, scores1), (names2, scores2) = json.loads(out.stdout.strip().splitlines()[-1])
     assert names1 == names2 and len(names1) == 12
     assert np.allclose(scores1, scores2, rtol=1e-12, atol=0)
+
+
+FORCED = '''
+import json, sys, numpy as np, torch
+import esm_nb.logme as L
+# what TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 (set in NVIDIA's containers) does to a GPU's float32 products, on a CPU
+# with bfloat16 units: single-precision matrix products lose 13 bits, whatever else asks for
+torch.backends.mkldnn.matmul.fp32_precision = 'bf16'
+X, y, W, b = (np.load(f'{sys.argv[1]}/{k}.npy') for k in 'XyWb')
+stats = L.target_stats(X, y)
+W, b = torch.tensor(W), torch.tensor(b)
+exact = L.score_linear_maps(stats, W, b).numpy()
+rel = lambda s: float(np.max(np.abs(s.numpy() - exact) / np.abs(exact)))
+probe = L.float32_products_exact('cpu')
+fast = L.score_linear_maps(stats, W, b, 'float32')
+L.float32_products_exact = lambda device: True  # as if products were trusted
+print(json.dumps(dict(probe=probe, rel=rel(fast), fast=fast.tolist(), exact=exact.tolist(),
+                      mixed_rel=rel(L.score_linear_maps(stats, W, b, 'mixed')),
+                      trusted_rel=rel(L.score_linear_maps(stats, W, b, 'float32')))))
+'''
+
+
+def test_float32_when_products_lose_precision(data, tmp_path):
+    "Where the environment imposes reduced-precision products, 'float32' notices and keeps its contract."
+    import json, subprocess, sys
+    for k, v in zip('XyWb', data): np.save(tmp_path / f'{k}.npy', v)
+    out = subprocess.run([sys.executable, '-c', FORCED, str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    if r['probe']: pytest.skip("this CPU computes float32 products in full precision even when asked for bfloat16")
+    assert r['trusted_rel'] > 1e-3  # the simulation bites: trusting the products breaks the contract
+    assert r['rel'] < 1e-3, r['rel']
+    assert agrees_on_ranking(np.array(r['fast']), np.array(r['exact']), 1e-3)
+    assert r['mixed_rel'] < 1e-5, r['mixed_rel']  # 'mixed' builds FᵀF in double precision anyway

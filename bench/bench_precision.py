@@ -1,13 +1,16 @@
 """Reduced precision against float64 on the CPU: the GPU's code paths ('float32', 'mixed') and the CPU's float32.
 
-    python bench/bench_precision.py [--esms 200] [--d 768]
+    python bench/bench_precision.py [--esms 200] [--d 768] [--case device|scoring]
 
-The maps and the target are those of bench/device_check.py (random near-identity maps W = I + s·N(0, 1/d),
-s ~ U(0.05, 2): the strong ones have condition numbers of 1e3 to 1e4; n=1,000 embeddings, 8 classes), so the figures
-compare with its GPU run. Reference: the CPU's float64 `LinearScorer`. For each path: the largest and median relative
+Random near-identity maps W = I + s·N(0, 1/d), s ~ U(0.05, 2) (the strong ones have condition numbers of 1e3 to 1e4),
+and n=1,000 target embeddings with 8 classes. `--case device` (the default): the maps and target of
+bench/device_check.py (balanced random labels), so the figures compare with its GPU run; `--case scoring`: those of
+bench/bench_scoring.py (its cached bank, Reuters-R8's unbalanced labels), where float32 once went 19% wrong.
+
+Reference: the CPU's float64 `LinearScorer`. For each path: the largest and median relative
 difference, whether the ranking keeps the contract (identical except among ESMs whose float64 scores lie within the
 tolerance of each other: 1e-5 for 'mixed', 1e-3 for 'float32'), and the time per ESM in this process. Writes
-bench/results_precision.json.
+bench/results_precision_<case>.json.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -31,9 +34,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--esms', type=int, default=200)
     ap.add_argument('--d', type=int, default=768)
+    ap.add_argument('--case', choices=['device', 'scoring'], default='device')
     a = ap.parse_args()
-    X, y = target(d=a.d)
-    W, b = maps(a.esms, d=a.d)
+    if a.case == 'device':
+        X, y = target(d=a.d)
+        W, b = maps(a.esms, d=a.d)
+    else:
+        import bench_scoring as bs
+        from esm_nb.bank import ESMBank
+        x_path, y_path = bs.target(a.d, 1000)
+        X, y = np.load(x_path), np.load(y_path)
+        bank = ESMBank(bs.subset(bs.zoo(a.d, a.esms), a.esms)[1])
+        W, b = (torch.cat(t) for t in zip(*((w, v) for _, w, v in bank.chunks(100))))
     stats = target_stats(X, y)
 
     def one_by_one(precision):
@@ -57,12 +69,12 @@ def main():
         if exact is None: exact = got
         rel = np.abs(got - exact) / np.abs(exact)
         tol = 1e-5 if 'mixed' in name or 'float64' in name else 1e-3
-        row = dict(path=name, d=a.d, esms=len(got), ms_per_esm=round(ms, 1), max_rel=float(rel.max()),
+        row = dict(path=name, case=a.case, d=a.d, esms=len(got), ms_per_esm=round(ms, 1), max_rel=float(rel.max()),
                    median_rel=float(np.median(rel)), tolerance=tol, keeps_order=keeps_order(got, exact, tol),
                    same_order=bool((np.argsort(-got) == np.argsort(-exact)).all()))
         rows.append(row)
         print(json.dumps(row), flush=True)
-    (HERE / 'results_precision.json').write_text(json.dumps(rows, indent=1))
+    (HERE / f'results_precision_{a.case}.json').write_text(json.dumps(rows, indent=1))
     print('\n| path | ms per ESM (CPU) | max rel. diff | median rel. diff | contract (tolerance) | identical order |')
     print('|---|---|---|---|---|---|')
     for r in rows:

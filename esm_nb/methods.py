@@ -118,10 +118,13 @@ ONE_THREAD = {k: '1' for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_N
 WORKER_COMMAND = [sys.executable, '-c', 'from esm_nb.logme import serve_scoring; serve_scoring()']
 
 def worker_env() -> dict:
-    "The environment of a worker process: one BLAS thread, and this esm_nb first on its path (even if not installed)."
-    import esm_nb
-    here = str(Path(esm_nb.__file__).resolve().parent.parent)
-    path = os.pathsep.join(p for p in (here, os.environ.get('PYTHONPATH')) if p)
+    "The environment of a worker process: one BLAS thread, and this esm_nb on its path (even if not installed)."
+    import esm_nb, site
+    here = Path(esm_nb.__file__).resolve().parent.parent
+    installed = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    if here in installed: return {**os.environ, **ONE_THREAD}  # a fresh interpreter finds it anyway
+    # a source checkout: put it first (site-packages itself must not go there: it would shadow the standard library)
+    path = os.pathsep.join(p for p in (str(here), os.environ.get('PYTHONPATH')) if p)
     return {**os.environ, **ONE_THREAD, 'PYTHONPATH': path}
 
 class ParallelCPUScorer:

@@ -122,10 +122,11 @@ def prefetched(items, ahead: int):
 
 # %% ../nbs/06_rank.ipynb #1452bcc3
 def _finite(t) -> bool:
-    # numpy's check: torch's costs several times the CPU time, taken from the scoring workers
+    "Whether a weight array (tensor or array) is all finite; numpy's check, as torch's takes workers' CPU time."
     return bool(np.isfinite(t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)).all())
 
 def _stacked(arrays) -> torch.Tensor:
+    "One CPU tensor of equally shaped weight arrays."
     return torch.from_numpy(np.stack([t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
                                       for t in arrays]))
 

@@ -8,6 +8,8 @@ sentence-transformers/all-MiniLM-L6-v2 (mean pooling). The peer embeds with its 
 (padding='max_length', max_length=128, batches of 128) and its own get_pooled_output, in its own environment
 (bench/peer_worker.py); esm_nb with `Embedder` (batches of 64). Both run on the same CPU, one after the other.
 Prints texts/s for each, the speed-up, and the largest absolute difference between the two embedding matrices.
+Then esm_nb in bfloat16 (`dtype=torch.bfloat16`): texts/s, and how far its vectors are from float32's (largest
+absolute difference, largest relative difference per vector, lowest cosine similarity).
 """
 import argparse, json, subprocess, time
 from pathlib import Path
@@ -63,12 +65,27 @@ def main():
     res = dict(n=a.n, median_tokens=float(np.median(lengths)), share_truncated=float(np.mean(np.array(lengths) == 128)),
                ours_texts_per_s=a.n / ours_s, peer_texts_per_s=a.n / peer['embed_s'], speedup=peer['embed_s'] / ours_s,
                max_abs_diff=float(np.abs(X - P).max()))
+    import torch
+    half = Embedder(DEFAULT_MODEL, progress=False, dtype=torch.bfloat16)
+    half(T[:64])
+    t0 = time.perf_counter()
+    H = half(T)
+    half_s = time.perf_counter() - t0
+    norms = np.linalg.norm(X, axis=1)
+    res.update(bf16_texts_per_s=a.n / half_s, bf16_speedup_vs_float32=ours_s / half_s,
+               bf16_max_abs_diff=float(np.abs(H - X).max()),
+               bf16_max_rel_diff=float((np.linalg.norm(H - X, axis=1) / norms).max()),
+               bf16_min_cosine=float(((H * X).sum(1) / (np.linalg.norm(H, axis=1) * norms)).min()))
     (HERE / 'results_embed.json').write_text(json.dumps(res, indent=1))
     print(json.dumps(res))
     print("| texts | median tokens | truncated at 128 | peer texts/s | esm_nb texts/s | speed-up | max abs. diff |\n"
           "|---|---|---|---|---|---|---|\n"
           f"| {a.n} | {res['median_tokens']:.0f} | {res['share_truncated']:.0%} | {res['peer_texts_per_s']:.1f} | "
           f"{res['ours_texts_per_s']:.1f} | {res['speedup']:.2f}× | {res['max_abs_diff']:.1e} |")
+    print("\n| esm_nb in bfloat16: texts/s | vs float32 | max abs. diff | max rel. diff per vector | min cosine |\n"
+          "|---|---|---|---|---|\n"
+          f"| {res['bf16_texts_per_s']:.1f} | {res['bf16_speedup_vs_float32']:.2f}× | {res['bf16_max_abs_diff']:.1e} | "
+          f"{res['bf16_max_rel_diff']:.1e} | {res['bf16_min_cosine']:.5f} |")
 
 
 if __name__ == '__main__':

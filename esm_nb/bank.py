@@ -66,7 +66,7 @@ class ESMBank:
     def __repr__(self): return f"ESMBank({str(self.path)!r}, {len(self)} ESMs of dimension {self.dim})"
 
     def chunks(self, size: int = 64):
-        "Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs."
+        "Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs, weights as stored (NaN included)."
         d = self.dim
         with open(self.path, 'rb') as f:
             for i in range(0, len(self), size):
@@ -76,6 +76,4 @@ class ESMBank:
                 f.readinto(memoryview(W).cast('B'))
                 f.seek(self.b_at + i * d * 4)
                 f.readinto(memoryview(B).cast('B'))
-                if not (np.isfinite(W).all() and np.isfinite(B).all()):
-                    raise ESMError(f"{self.path}: ESMs {i}..{i + k - 1} contain NaN or Inf weights.")
                 yield self.configs[i:i + k], torch.from_numpy(W), torch.from_numpy(B)

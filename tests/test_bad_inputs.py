@@ -168,3 +168,19 @@ def test_python_dash_m_runs_the_command_line(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'esm_nb', 'rank', str(tmp_path / 'missing.csv'), '-q'],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stderr.strip(), (r.returncode, r.stderr[-2000:])
+
+
+def test_bank_with_a_broken_esm_skips_only_that_one(tmp_path):
+    "One ESM of a bank with NaN weights is listed as skipped; the rest of the bank is still ranked."
+    from esm_nb.bank import save_bank
+    from esm_nb.esm import ESMConfig
+    from esm_nb.rank import rank_embeddings
+    esms = [ESM(ESMConfig('m', f'org/task{i}', esm_embedding_dim=4)) for i in range(3)]
+    with torch.no_grad(): esms[1].model.weight[0, 0] = float('nan')
+    bank = save_bank(esms, tmp_path / 'bank.safetensors')
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    r = rank_embeddings(rng.normal(size=(60, 4)) + y[:, None], y, False, 'm', banks=bank, method='esm_logme',
+                        progress=False)
+    assert sorted(r.to_pandas()['Task ID']) == ['org/task0', 'org/task2']
+    assert list(r.skipped['Reason']) == ['weights contain NaN or Inf']

@@ -10,7 +10,8 @@ MiniLM's (BERT's uncased vocabulary), found through `esm_nb.embed.model_path`, o
    in float64, float32 and 'mixed' precision, with 1 or 4 CUDA streams; each variant's largest relative
    difference from the CPU's float64 LinearScorer on the first 64 ESMs, and whether the ranking agrees. Then ESM-kNN
    (part 'knn'; with --device cpu it runs on the CPU).
-2. ESM-LogME on the CPU with 1, 2, 4, 8 and 16 worker processes (`ParallelCPUScorer`), against the one-process scorer.
+2. ESM-LogME on the CPU with 1, 2, 4, 8 and 16 worker processes (`ParallelCPUScorer`), against the one-process scorer;
+   then how fast one ranking process can feed workers on all cores (bench/bench_feed.py).
 3. Embedding 20,000 texts of mixed length with a BERT-base-sized encoder (random weights: the speed is the point):
    padded to 128 in batches of 128, esm_nb's previous per-batch padding, and `Embedder` (batches of 64 and 256;
    float32, float16, bfloat16 with the largest difference from float32).
@@ -135,6 +136,13 @@ def cpu_scaling(a):
         emit(part='cpu', workers=workers, esms=len(W), ms_per_esm=1000 * per, start_s=start,
              speedup_vs_1_worker=single / per, efficiency=single / per / workers,
              max_rel_diff_vs_in_process=float(np.max(np.abs(np.array(got) - base) / np.abs(base))))
+    # can one ranking process feed all the cores? (bench/bench_feed.py: idle workers, then real ones)
+    if time.time() - T0 < a.budget * 0.85:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_feed import rate
+        workers, esms = usable_cores(), maps(min(4 * a.cpu_esms, 600))
+        emit(part='cpu_feed', workers=workers, esms=len(esms[0]), feed_esms_per_s=rate(esms, X, y, workers, True),
+             scoring_esms_per_s=rate(esms, X, y, workers, False))
 
 
 def embedding(a):

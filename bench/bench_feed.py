@@ -4,8 +4,10 @@
 
 A ranking's own process reads each candidate, checks it, stacks a batch and writes it to the workers' pipes; with
 many cores that, not the workers, can bound the speed. This times `score_candidates` (ESM-LogME, `workers=N`) over
-in-memory maps twice: once with workers that answer at once without computing (the feed alone), once with the real
-workers. Feed rate far above the real rate means the workers bound the scoring; close to it, the feeding process does.
+in-memory maps: with workers that answer at once without computing (the feed alone), and with the real workers.
+Each is run on all the maps and on a quarter of them; the rate is the difference (steady state, without the workers'
+start, which is reported apart). Feed rate far above the real rate means the workers bound the scoring; close to it,
+the feeding process does.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -16,19 +18,23 @@ sys.path.insert(0, str(HERE.parent))
 from device_check import target, maps  # noqa: E402
 
 IDLE_WORKER = '''
-from esm_nb.logme import read_arrays, send_arrays
+from esm_nb.logme import read_arrays, send_arrays, SharedArrays
 import os, sys
 out = os.fdopen(os.dup(1), 'wb')
 inp = sys.stdin.buffer
 read_arrays(inp)
+shared = SharedArrays()
 while True:
-    try: _, (W, b) = read_arrays(inp)
+    try: head, arrays = read_arrays(inp)
     except EOFError: break
-    send_arrays(out, {'scores': [0.0] * len(W)})
+    W, b = shared.read(head) if 'shared' in head else arrays
+    k = len(W)
+    del W, b
+    send_arrays(out, {'scores': [0.0] * k})
 '''
 
 
-def rate(esms, X, y, workers, idle):
+def timed_run(esms, X, y, workers, idle) -> float:
     import esm_nb.methods as methods
     from esm_nb.esm import ESMConfig
     from esm_nb.rank import score_candidates
@@ -44,7 +50,16 @@ def rate(esms, X, y, workers, idle):
         dt = time.perf_counter() - t
     finally: methods.WORKER_COMMAND = saved
     assert len(scores) == len(W) and not skipped
-    return len(W) / dt
+    return dt
+
+
+def rate(esms, X, y, workers, idle) -> tuple[float, float]:
+    "`(ESMs per second in steady state, seconds of fixed cost)` from runs over all the maps and a quarter of them."
+    k = len(esms[0])
+    full = timed_run(esms, X, y, workers, idle)
+    part = timed_run(tuple(t[:k // 4] for t in esms), X, y, workers, idle)
+    per = (full - part) / (k - k // 4)
+    return 1 / per, full - k * per
 
 
 def main():
@@ -55,12 +70,12 @@ def main():
     a = ap.parse_args()
     X, y = target(d=a.d)
     esms = maps(a.esms, d=a.d)
-    res = dict(d=a.d, esms=a.esms, workers=a.workers,
-               feed_esms_per_s=rate(esms, X, y, a.workers, idle=True),
-               scoring_esms_per_s=rate(esms, X, y, a.workers, idle=False))
+    (feed, feed_start), (scoring, scoring_start) = (rate(esms, X, y, a.workers, idle) for idle in (True, False))
+    res = dict(d=a.d, esms=a.esms, workers=a.workers, feed_esms_per_s=feed, scoring_esms_per_s=scoring,
+               start_s=scoring_start)
     print(json.dumps(res))
-    print(f"| d | workers | feed alone (ESMs/s) | scoring (ESMs/s) |\n|---|---|---|---|\n"
-          f"| {a.d} | {a.workers} | {res['feed_esms_per_s']:.0f} | {res['scoring_esms_per_s']:.1f} |")
+    print(f"| d | workers | feed alone (ESMs/s) | scoring (ESMs/s) | fixed cost (start) |\n|---|---|---|---|---|\n"
+          f"| {a.d} | {a.workers} | {feed:.0f} | {scoring:.1f} | {scoring_start:.1f} s |")
 
 
 if __name__ == '__main__':

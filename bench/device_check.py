@@ -141,8 +141,9 @@ def cpu_scaling(a):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from bench_feed import rate
         workers, esms = usable_cores(), maps(min(4 * a.cpu_esms, 600))
-        emit(part='cpu_feed', workers=workers, esms=len(esms[0]), feed_esms_per_s=rate(esms, X, y, workers, True),
-             scoring_esms_per_s=rate(esms, X, y, workers, False))
+        (feed, _), (scoring, start) = (rate(esms, X, y, workers, idle) for idle in (True, False))
+        emit(part='cpu_feed', workers=workers, esms=len(esms[0]), feed_esms_per_s=feed, scoring_esms_per_s=scoring,
+             start_s=start)
 
 
 def embedding(a):

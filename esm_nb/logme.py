@@ -8,14 +8,14 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
-import json, math, os, sys
+import json, math, mmap, os, sys
 import numpy as np, torch
 from scipy.linalg import lapack, blas
 
 # %% auto #0
 __all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'gram_factor',
            'TargetStats', 'target_stats', 'float32_products_exact', 'score_linear_maps', 'evidence_tridiagonal',
-           'LinearScorer', 'send_arrays', 'read_arrays', 'serve_scoring']
+           'LinearScorer', 'send_arrays', 'read_arrays', 'SharedArrays', 'serve_scoring']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
 def label_matrix(y: np.ndarray, # class indices, or regression targets (n,) or (n, k)
@@ -272,6 +272,45 @@ def read_arrays(stream) -> tuple[dict, list[np.ndarray]]:
         arrays.append(a)
     return header, arrays
 
+# %% ../nbs/02_logme.ipynb #a5c87dc1
+class SharedArrays:
+    "Arrays passed between processes through a memory-mapped file: `write` on one side, `read` on the other."
+    def __init__(self, folder: str | None = None):
+        self.folder, self.path, self.map = folder, None, None
+
+    def _open(self, path: str, size: int, writable: bool):
+        self.close()
+        with open(path, 'r+b' if writable else 'rb') as f:
+            self.map = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ)
+        self.path = path
+
+    def write(self, *arrays: np.ndarray) -> dict:
+        "Copy `arrays` into the shared file (grown when they do not fit); return the header that locates them."
+        size = sum(a.nbytes for a in arrays)
+        if self.map is None or len(self.map) < size:
+            path = os.path.join(self.folder, f'arrays-{os.getpid()}-{id(self)}-{size}')  # a new name: readers remap
+            with open(path, 'wb') as f: f.truncate(max(size, 1))
+            old = self.path
+            self._open(path, max(size, 1), writable=True)
+            if old: os.remove(old)
+        spots, at = [], 0
+        for a in arrays:
+            np.ndarray(a.shape, a.dtype, buffer=self.map, offset=at)[...] = a
+            spots.append((a.dtype.str, list(a.shape), at))
+            at += a.nbytes
+        return {'shared': self.path, 'spots': spots}
+
+    def read(self, header: dict) -> list[np.ndarray]:
+        "The arrays a `write` header locates, read-only views of the shared file."
+        if header['shared'] != self.path: self._open(header['shared'], 0, writable=False)
+        return [np.ndarray(shape, np.dtype(dtype), buffer=self.map, offset=at) for dtype, shape, at in header['spots']]
+
+    def close(self, remove: bool = False):
+        "Unmap the file (and delete it, on the writing side)."
+        if self.map is not None: self.map.close()
+        if remove and self.path and os.path.exists(self.path): os.remove(self.path)
+        self.path, self.map = None, None
+
 # %% ../nbs/02_logme.ipynb #f9cf09c9
 def serve_scoring(inp=None, out=None):
     "The loop of a scoring worker process (stdin and stdout by default); returns when its input ends."
@@ -282,9 +321,13 @@ def serve_scoring(inp=None, out=None):
     torch.set_num_threads(1)
     head, (XtX, XtY, yty) = read_arrays(inp)
     score = LinearScorer(TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), head['n']), head['precision'])
+    shared = SharedArrays()
     while True:
-        try: _, (W, b) = read_arrays(inp)
-        except EOFError: return
+        try: head, arrays = read_arrays(inp)
+        except EOFError: break
+        W, b = shared.read(head) if 'shared' in head else arrays
         try: reply = {'scores': [score(w, v) for w, v in zip(W, b)]}
         except (ValueError, np.linalg.LinAlgError) as err: reply = {'error': str(err)}
+        del W, b
         send_arrays(out, reply)
+    shared.close()

@@ -15,7 +15,7 @@ import numpy as np, pandas as pd, torch
 from .embed import DEFAULT_MODEL, Embedder
 from .esm import ESM
 from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, send_arrays, read_arrays,
-                          PRECISIONS)
+                          SharedArrays, PRECISIONS)
 
 # %% auto #0
 __all__ = ['ONE_THREAD', 'WORKER_COMMAND', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
@@ -134,15 +134,19 @@ class ParallelCPUScorer:
         self.workers = workers or usable_cores()
         head = dict(n=stats.n, precision='float32' if _dtype(precision) == torch.float32 else 'float64')
         self.errs = [tempfile.TemporaryFile() for _ in range(self.workers)]
+        # batches travel through shared memory (a file in /dev/shm where there is one), one file per worker
+        shm = '/dev/shm' if os.path.isdir('/dev/shm') else None
+        self.folder = tempfile.TemporaryDirectory(prefix='esm_nb-', dir=shm)
+        self.shared = [SharedArrays(self.folder.name) for _ in range(self.workers)]
         self.procs = [subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                        env=worker_env()) for err in self.errs]
         for p in self.procs: self._send(p, head, *(t.cpu().numpy() for t in (stats.XtX, stats.XtY, stats.yty)))
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W, b = W.cpu().numpy(), b.cpu().numpy()
-        split = zip(self.procs, np.array_split(W, self.workers), np.array_split(b, self.workers))
-        parts = [(p, w, v) for p, w, v in split if len(w)]
-        for p, w, v in parts: self._send(p, {}, w, v)
+        split = zip(self.procs, self.shared, np.array_split(W, self.workers), np.array_split(b, self.workers))
+        parts = [(p, s, w, v) for p, s, w, v in split if len(w)]
+        for p, s, w, v in parts: self._send(p, s.write(w, v))
         replies = [self._read(p) for p, *_ in parts]
         for r in replies:
             if 'error' in r: raise ValueError(r['error'])
@@ -176,7 +180,9 @@ class ParallelCPUScorer:
             except subprocess.TimeoutExpired: p.kill()
             p.stdout.close()
         for err in self.errs: err.close()
-        self.procs, self.errs = [], []
+        for s in self.shared: s.close(remove=True)
+        if self.procs: self.folder.cleanup()
+        self.procs, self.errs, self.shared = [], [], []
     def __del__(self):
         if getattr(self, 'procs', None): self.close()
 

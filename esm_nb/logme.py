@@ -289,10 +289,21 @@ class SharedArrays:
         size = sum(a.nbytes for a in arrays)
         if self.map is None or len(self.map) < size:
             path = os.path.join(self.folder, f'arrays-{os.getpid()}-{id(self)}-{size}')  # a new name: readers remap
-            with open(path, 'wb') as f: f.truncate(max(size, 1))
+            with open(path, 'wb') as f:
+                # reserve the space now: writing to a mapped file on a full /dev/shm (64 MB in a default Docker
+                # container) would kill the process with SIGBUS; here it is an OSError the caller can handle
+                try:
+                    if hasattr(os, 'posix_fallocate'): os.posix_fallocate(f.fileno(), 0, max(size, 1))
+                    else: f.truncate(max(size, 1))
+                except OSError:
+                    f.close()
+                    os.remove(path)
+                    raise
             old = self.path
             self._open(path, max(size, 1), writable=True)
-            if old: os.remove(old)
+            if old:
+                try: os.remove(old)
+                except OSError: pass  # still mapped by a reader on Windows: the folder's cleanup takes it
         spots, at = [], 0
         for a in arrays:
             np.ndarray(a.shape, a.dtype, buffer=self.map, offset=at)[...] = a

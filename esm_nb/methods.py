@@ -146,11 +146,18 @@ class ParallelCPUScorer:
         W, b = W.cpu().numpy(), b.cpu().numpy()
         split = zip(self.procs, self.shared, np.array_split(W, self.workers), np.array_split(b, self.workers))
         parts = [(p, s, w, v) for p, s, w, v in split if len(w)]
-        for p, s, w, v in parts: self._send(p, s.write(w, v))
+        for p, s, w, v in parts: self._send(p, *self._message(s, w, v))
         replies = [self._read(p) for p, *_ in parts]
         for r in replies:
             if 'error' in r: raise ValueError(r['error'])
         return [s for r in replies for s in r['scores']]
+
+    def _message(self, shared: SharedArrays, w: np.ndarray, v: np.ndarray) -> tuple:
+        "A batch's message: where it lies in shared memory, or, when that is full, the arrays themselves."
+        if shared.folder is not None:
+            try: return (shared.write(w, v),)
+            except OSError: shared.folder = None  # no room left: this worker's batches go through its pipe
+        return ({}, w, v)
 
     def _send(self, p, head, *arrays):
         try: send_arrays(p.stdin, head, *arrays)

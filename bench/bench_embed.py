@@ -9,7 +9,9 @@ sentence-transformers/all-MiniLM-L6-v2 (mean pooling). The peer embeds with its 
 (bench/peer_worker.py); esm_nb with `Embedder` (batches of 64). Both run on the same CPU, one after the other.
 Prints texts/s for each, the speed-up, and the largest absolute difference between the two embedding matrices.
 Then esm_nb in bfloat16 (`dtype=torch.bfloat16`): texts/s, and how far its vectors are from float32's (largest
-absolute difference, largest relative difference per vector, lowest cosine similarity).
+absolute difference, largest relative difference per vector, lowest cosine similarity); and whether that changes a
+ranking: three labelled corpora as targets (500 test texts each), the bundled zoo ranked from float32 and from
+bfloat16 embeddings with ESM-kNN (the default) and ESM-LogME, compared by Kendall τ and by their top 3.
 """
 import argparse, json, subprocess, time
 from pathlib import Path
@@ -36,6 +38,28 @@ def model_dir():
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(model_path(DEFAULT_MODEL))
     return link
+
+
+def rankings_compared(full, half, targets=('bbc_news', 'reuters_r8', 'vader_movie_reviews'), n=500):
+    "For each target and method: Kendall τ between the zoo's scores from float32 and bfloat16 embeddings, same top 3."
+    from scipy.stats import kendalltau
+    from esm_nb.corpora import load_corpus
+    from esm_nb.rank import rank_embeddings
+    from esm_nb.zoo import ZOO_DIR
+    out = []
+    for name in targets:
+        ds = load_corpus(name, 'test', num_examples=n, seed=0)
+        X = {k: e(ds.texts) for k, e in (('float32', full), ('bfloat16', half))}
+        for method in ('esm_knn', 'esm_logme'):
+            r = {k: rank_embeddings(x, ds.labels, ds.is_regression, esm_dir=ZOO_DIR, method=method, progress=False,
+                                    target=ds.task_id, target_subset=ds.task_subset).to_pandas()
+                 for k, x in X.items()}
+            a, b = (dict(zip(t['Task ID'] + '/' + t['Task Subset'].fillna(''), t['Score'])) for t in r.values())
+            keys = sorted(a)
+            out.append(dict(target=name, method=method, esms=len(keys),
+                            kendall_tau=float(kendalltau([a[k] for k in keys], [b[k] for k in keys]).statistic),
+                            same_top3=list(r['float32']['Task ID'][:3]) == list(r['bfloat16']['Task ID'][:3])))
+    return out
 
 
 def main():
@@ -76,6 +100,7 @@ def main():
                bf16_max_abs_diff=float(np.abs(H - X).max()),
                bf16_max_rel_diff=float((np.linalg.norm(H - X, axis=1) / norms).max()),
                bf16_min_cosine=float(((H * X).sum(1) / (np.linalg.norm(H, axis=1) * norms)).min()))
+    res['bf16_rankings'] = rankings_compared(emb, half)
     (HERE / 'results_embed.json').write_text(json.dumps(res, indent=1))
     print(json.dumps(res))
     print("| texts | median tokens | truncated at 128 | peer texts/s | esm_nb texts/s | speed-up | max abs. diff |\n"
@@ -86,6 +111,9 @@ def main():
           "|---|---|---|---|---|\n"
           f"| {res['bf16_texts_per_s']:.1f} | {res['bf16_speedup_vs_float32']:.2f}× | {res['bf16_max_abs_diff']:.1e} | "
           f"{res['bf16_max_rel_diff']:.1e} | {res['bf16_min_cosine']:.5f} |")
+    print("\n| target | method | ESMs | Kendall τ, float32 vs bfloat16 scores | same top 3 |\n|---|---|---|---|---|")
+    for r in res['bf16_rankings']:
+        print(f"| {r['target']} | {r['method']} | {r['esms']} | {r['kendall_tau']:.3f} | {r['same_top3']} |")
 
 
 if __name__ == '__main__':

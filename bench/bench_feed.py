@@ -67,15 +67,21 @@ def main():
     ap.add_argument('--esms', type=int, default=600)
     ap.add_argument('--d', type=int, default=768)
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--small', type=int, default=100, help='also time this many ESMs with 1 and with --workers workers')
     a = ap.parse_args()
     X, y = target(d=a.d)
     esms = maps(a.esms, d=a.d)
     (feed, feed_start), (scoring, scoring_start) = (rate(esms, X, y, a.workers, idle) for idle in (True, False))
     res = dict(d=a.d, esms=a.esms, workers=a.workers, feed_esms_per_s=feed, scoring_esms_per_s=scoring,
                start_s=scoring_start)
+    few = tuple(t[:a.small] for t in esms)
+    res.update(small=a.small, small_one_process_s=timed_run(few, X, y, 1, False),
+               small_workers_s=timed_run(few, X, y, a.workers, False))
     print(json.dumps(res))
     print(f"| d | workers | feed alone (ESMs/s) | scoring (ESMs/s) | fixed cost (start) |\n|---|---|---|---|---|\n"
           f"| {a.d} | {a.workers} | {feed:.0f} | {scoring:.1f} | {scoring_start:.1f} s |")
+    print(f"\n{a.small} ESMs: {res['small_one_process_s']:.1f} s in one process, "
+          f"{res['small_workers_s']:.1f} s with {a.workers} workers")
 
 
 if __name__ == '__main__':

@@ -121,14 +121,12 @@ def prefetched(items, ahead: int):
     finally: stop.set()
 
 # %% ../nbs/06_rank.ipynb #1452bcc3
-def _finite(t) -> bool:
-    "Whether a weight array (tensor or array) is all finite; numpy's check, as torch's takes workers' CPU time."
-    return bool(np.isfinite(t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)).all())
+def _numpy(t) -> np.ndarray:
+    "A weight tensor or array as a numpy array (numpy's checks and copies cost the scoring workers less CPU)."
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
-def _stacked(arrays) -> torch.Tensor:
-    "One CPU tensor of equally shaped weight arrays."
-    return torch.from_numpy(np.stack([t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
-                                      for t in arrays]))
+def _finite(t) -> bool: return bool(np.isfinite(_numpy(t)).all())
+def _stacked(arrays) -> torch.Tensor: return torch.from_numpy(np.stack([_numpy(t) for t in arrays]))
 
 def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Method, target: Target):
     "A candidate as `(W, b)` to score, a score (a non-linear ESM, applied to `X`), or the reason it cannot be scored."

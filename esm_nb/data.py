@@ -13,7 +13,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['READERS', 'check_columns', 'missing_mask', 'infer_is_regression', 'check_target', 'encode_labels', 'check_texts',
-           'TaskDataset', 'sample_indices', 'read_table', 'hub_dataset_id']
+           'task_label', 'TaskDataset', 'sample_indices', 'read_table', 'hub_dataset_id']
 
 # %% ../nbs/00_data.ipynb #ef134f85
 def check_columns(df: pd.DataFrame, # the raw table
@@ -87,6 +87,13 @@ def check_texts(values: pd.Series, column: str) -> list[str]:
                          f"({type(v).__name__}). Pick a text column, convert it with .astype(str), or drop those rows.")
     return list(values)
 
+# %% ../nbs/00_data.ipynb #0b2ca629
+def task_label(task_id: str, # a dataset id, e.g. 'nyu-mll/glue'
+               subset: str | None = None, # its subset (configuration), e.g. 'sst2'
+              ) -> str:
+    "`task_id (subset)`, or the task id alone when there is no subset."
+    return task_id + (f' ({subset})' if isinstance(subset, str) and subset else '')
+
 # %% ../nbs/00_data.ipynb #4036b0b5
 class TaskDataset:
     "Texts, encoded labels and provenance of one text classification or regression task."
@@ -124,7 +131,7 @@ class TaskDataset:
         "The text column(s) as one string, as the published ESM configs store it."
         return self.text_column if isinstance(self.text_column, str) else ','.join(self.text_column)
     @property
-    def name(self) -> str: return self.task_id + (f' ({self.task_subset})' if self.task_subset else '')
+    def name(self) -> str: return task_label(self.task_id, self.task_subset)
     def metadata(self) -> dict:
         "Provenance fields as they appear in ESM configs and ranking tables."
         return dict(task_id=self.task_id, task_subset=self.task_subset, task_split=self.task_split,

@@ -14,8 +14,8 @@ from scipy.linalg import lapack, blas
 
 # %% auto #0
 __all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'gram_factor',
-           'TargetStats', 'target_stats', 'float32_products_exact', 'score_linear_maps', 'evidence_tridiagonal',
-           'LinearScorer', 'send_arrays', 'read_arrays', 'SharedArrays', 'serve_scoring']
+           'TargetStats', 'target_stats', 'Precision', 'as_precision', 'float32_products_exact', 'score_linear_maps',
+           'evidence_tridiagonal', 'LinearScorer', 'send_arrays', 'read_arrays', 'SharedArrays', 'serve_scoring']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
 def label_matrix(y: np.ndarray, # class indices, or regression targets (n,) or (n, k)
@@ -93,7 +93,7 @@ def logme(F: np.ndarray, # (N, D) features
     if len(Y) != len(F): raise ValueError(f"{len(F)} feature rows but {len(Y)} labels: they must match.")
     return float(logme_from_stats(F.T @ F, F.T @ Y, (Y ** 2).sum(0), len(F)))
 
-# %% ../nbs/02_logme.ipynb #e6cb8caf
+# %% ../nbs/02_logme.ipynb #226204b1
 def gram_factor(XtX: np.ndarray) -> tuple[np.ndarray, bool]:
     "`(R, triangular)` with `RᵀR = XtX`: Rᵀ = the Cholesky factor when it exists, else a square root from eigenvalues."
     try: return np.linalg.cholesky(XtX).T.copy(), True
@@ -101,6 +101,7 @@ def gram_factor(XtX: np.ndarray) -> tuple[np.ndarray, bool]:
         s, V = np.linalg.eigh(XtX)
         return (np.sqrt(np.clip(s, 0, None))[:, None] * V.T), False
 
+# %% ../nbs/02_logme.ipynb #458923e3
 @dataclass
 class TargetStats:
     "Sufficient statistics of a target: Gram matrix of `[X, 1]`, its product with the label columns, `yᵀy`, N."
@@ -130,9 +131,32 @@ def target_stats(X: np.ndarray, # (N, d) target embeddings
     Yt = torch.as_tensor(Y, device=device)
     return TargetStats(Xa.T @ Xa, Xa.T @ Yt, (Yt ** 2).sum(0), len(X))
 
+# %% ../nbs/02_logme.ipynb #f7134e54
 EPS32 = float(torch.finfo(torch.float32).eps)
 PRECISIONS = ('float64', 'float32', 'mixed')
 
+@dataclass(frozen=True)
+class Precision:
+    "A scoring precision, checked: 'float64', 'float32' (single precision throughout) or 'mixed' (see below)."
+    name: str
+    def __post_init__(self):
+        if self.name not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (or None: the device's default), "
+                             f"not {self.name!r}.")
+    @property
+    def dtype(self) -> torch.dtype:
+        "What a scorer without a mixed mode computes in: single precision for 'float32' only."
+        return torch.float32 if self.name == 'float32' else torch.float64
+    def __str__(self): return self.name
+
+def as_precision(precision: str | Precision | None = None, # None: float64 on the CPU, 'mixed' on a GPU
+                 device: str | torch.device | None = None) -> Precision:
+    "`precision` checked, or the default for `device`; a `Precision` passes through unchanged."
+    if isinstance(precision, Precision): return precision
+    if precision is None: precision = 'mixed' if torch.device(device or 'cpu').type == 'cuda' else 'float64'
+    return Precision(precision)
+
+# %% ../nbs/02_logme.ipynb #19858bbc
 _PROBE = np.random.default_rng(0).normal(size=(128, 128))
 
 def float32_products_exact(device) -> bool:
@@ -144,31 +168,21 @@ def float32_products_exact(device) -> bool:
     got = (a.float() @ a.float().T).double()
     return bool((got - exact).abs().max() <= 1e-5 * exact.abs().max())
 
-def score_linear_maps(stats: TargetStats,
-                      W: torch.Tensor, # (B, D, d) or (D, d) weights of F = X·Wᵀ + b
-                      b: torch.Tensor, # (B, D) or (D,) biases
-                      precision: str = 'float64', # or 'float32', or 'mixed' (see below)
-                     ) -> torch.Tensor:
-    "LogME of `X·Wᵀ + b` for each map, without building the mapped embeddings."
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
-    W = torch.as_tensor(W, dtype=torch.float64, device=stats.XtX.device)
-    b = torch.as_tensor(b, dtype=torch.float64, device=stats.XtX.device)
-    Wa = torch.cat([W.transpose(-1, -2), b.unsqueeze(-2)], dim=-2)  # (..., d+1, D)
-    if stats.n + 1 < Wa.shape[-1]: precision = 'float64'  # FᵀF is singular: its null space needs double precision
-    if precision == 'float64':
-        FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
-        return logme_from_stats(FtF, Wa.transpose(-1, -2) @ stats.XtY, stats.yty, stats.n)
+# %% ../nbs/02_logme.ipynb #36cf2500
+def _reduced_precision_logme(stats: TargetStats, Wa: torch.Tensor, precision: Precision) -> torch.Tensor:
+    "LogME of `[X,1]·Wa` with single-precision eigendecompositions: 'float32', or 'mixed' (refined in double)."
     # FᵀF = MᵀM with M = R·Wa: rounding errors of order eps·‖FᵀF‖. Forming Waᵀ(XᵀX)Wa in single precision instead
     # errs by eps32·‖Wa‖²‖XᵀX‖, which for an ill-conditioned map is far larger (scores off by 19% were seen).
     # 'mixed' refines in double precision, so it builds FᵀF in double and decomposes a rounded copy; 'float32' builds
     # it in single precision, unless single-precision products are not exact here
-    dtype = torch.float32 if precision == 'float32' and float32_products_exact(Wa.device) else torch.float64
+    single = precision.name == 'float32'
+    dtype = torch.float32 if single and float32_products_exact(Wa.device) else torch.float64
     M = torch.as_tensor(stats.factor[0], dtype=dtype, device=Wa.device) @ Wa.to(dtype)
     FtF = M.transpose(-1, -2) @ M
     if not torch.isfinite(FtF).all(): raise ValueError("Features contain NaN or Inf: LogME cannot score them.")
     FtF32 = FtF.float()
     sigma, V = torch.linalg.eigh((FtF32 + FtF32.transpose(-1, -2)) / 2)
-    if precision == 'float32':
+    if single:
         proj = V.to(dtype).transpose(-1, -2) @ (Wa.to(dtype).transpose(-1, -2) @ stats.XtY.to(dtype))
         # a single-precision eigenvalue errs by about eps32·max σ (the D·eps32 bound is pessimistic): below that it is
         # noise about zero, and dividing by it (the component of y in F's column space) would swamp the score
@@ -182,10 +196,26 @@ def score_linear_maps(stats: TargetStats,
     # a null vector of FᵀF, known to single precision, has a Rayleigh quotient of about (D·eps32)²·max σ: zero
     return evidence_from_spectrum(sigma, proj, stats.yty, stats.n, eps=sigma.shape[-1] * EPS32 ** 2).mean(-1)
 
-# %% ../nbs/02_logme.ipynb #4c1f5be5
-def _lapack(precision: str):
-    p = {'float64': 'd', 'float32': 's'}.get(precision)
-    if p is None: raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}.")
+def score_linear_maps(stats: TargetStats,
+                      W: torch.Tensor, # (B, D, d) or (D, d) weights of F = X·Wᵀ + b
+                      b: torch.Tensor, # (B, D) or (D,) biases
+                      precision: str | Precision = 'float64', # or 'float32', or 'mixed' (see below)
+                     ) -> torch.Tensor:
+    "LogME of `X·Wᵀ + b` for each map, without building the mapped embeddings."
+    precision = as_precision(precision)
+    W = torch.as_tensor(W, dtype=torch.float64, device=stats.XtX.device)
+    b = torch.as_tensor(b, dtype=torch.float64, device=stats.XtX.device)
+    Wa = torch.cat([W.transpose(-1, -2), b.unsqueeze(-2)], dim=-2)  # (..., d+1, D)
+    # with N < D, FᵀF is singular: its null space needs double precision
+    if precision.name != 'float64' and stats.n + 1 >= Wa.shape[-1]:
+        return _reduced_precision_logme(stats, Wa, precision)
+    FtF = Wa.transpose(-1, -2) @ stats.XtX @ Wa
+    return logme_from_stats(FtF, Wa.transpose(-1, -2) @ stats.XtY, stats.yty, stats.n)
+
+# %% ../nbs/02_logme.ipynb #a15233d5
+def _blas_lapack(dtype: torch.dtype) -> tuple[dict, type]:
+    "The BLAS and LAPACK routines `LinearScorer` calls, in single or double precision, and the numpy dtype they take."
+    p = 's' if dtype == torch.float32 else 'd'
     return {k: getattr(blas if k in ('trmm', 'syrk', 'gemm') else lapack, p + k)
             for k in ('sytrd', 'sytrd_lwork', 'ormqr', 'trmm', 'syrk', 'gemm')}, np.float64 if p == 'd' else np.float32
 
@@ -213,13 +243,16 @@ def evidence_tridiagonal(d: np.ndarray, e: np.ndarray, # diagonal and off-diagon
                   - beta / 2 * res2 - alpha / 2 * m2 - n / 2 * math.log(2 * math.pi)) / n
     return out
 
+
+# %% ../nbs/02_logme.ipynb #4394c01f
 @dataclass
 class LinearScorer:
     "Scores linear maps `F = X·Wᵀ + b` against one target on the CPU, one map at a time, from the target's statistics."
     stats: TargetStats
-    precision: str = 'float64' # 'float32' runs the O(D³) steps in single precision
+    precision: str | Precision = 'float64' # 'float32' runs the O(D³) steps in single precision ('mixed': double)
     def __post_init__(self):
-        self.f, self.dtype = _lapack(self.precision)
+        self.precision = as_precision(self.precision)
+        self.f, self.dtype = _blas_lapack(self.precision.dtype)
         R, self.triangular = self.stats.factor
         self.R = np.asfortranarray(R.astype(self.dtype))
         # all products go through scipy's BLAS: mixing it with numpy's own BLAS makes the two thread pools

@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 import numpy as np, pandas as pd, torch
+from fastcore.basics import patch
 from .embed import DEFAULT_MODEL, Embedder
 from .esm import ESM
 from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, send_arrays, read_arrays,
-                          SharedArrays, PRECISIONS)
+                          SharedArrays, Precision, as_precision)
 
 # %% auto #0
 __all__ = ['ONE_THREAD', 'WORKER_COMMAND', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
-           'usable_cores', 'worker_env', 'ParallelCPUScorer', 'default_precision', 'CPUScorer', 'BatchedScorer',
-           'HScoreScorer', 'KNNScorer', 'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method',
-           'esm_method', 'vocab_overlap', 'methods_table', 'score_sources']
+           'usable_cores', 'worker_env', 'ParallelCPUScorer', 'CPUScorer', 'BatchedScorer', 'HScoreScorer', 'KNNScorer',
+           'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method', 'vocab_overlap',
+           'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -109,7 +110,7 @@ def knn_score(F: np.ndarray | torch.Tensor, # (N, D) features
     pred = classes[(onehot * weight[:, None]).sum(1).argmax(1)]
     return float((pred == y).double().mean())
 
-# %% ../nbs/05a_methods.ipynb #fc67a941
+# %% ../nbs/05a_methods.ipynb #e4f59731
 def usable_cores() -> int:
     "The CPU cores this process may run on."
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
@@ -127,12 +128,15 @@ def worker_env() -> dict:
     path = os.pathsep.join(p for p in (str(here), os.environ.get('PYTHONPATH')) if p)
     return {**os.environ, **ONE_THREAD, 'PYTHONPATH': path}
 
+
+# %% ../nbs/05a_methods.ipynb #f71696bb
 class ParallelCPUScorer:
     "ESM-LogME of linear maps on every usable core: worker processes, each a `LinearScorer` with one BLAS thread."
     batched = True
-    def __init__(self, stats: TargetStats, precision: str = 'float64', device=None, workers: int | None = None):
+    def __init__(self, stats: TargetStats, precision: str | Precision = 'float64', device=None,
+                 workers: int | None = None):
         self.workers = workers or usable_cores()
-        head = dict(n=stats.n, precision='float32' if _dtype(precision) == torch.float32 else 'float64')
+        head = dict(n=stats.n, precision=as_precision(precision).name)
         self.errs = [tempfile.TemporaryFile() for _ in range(self.workers)]
         # batches travel through shared memory (a file in /dev/shm where there is one), one file per worker
         shm = '/dev/shm' if os.path.isdir('/dev/shm') else None
@@ -152,73 +156,74 @@ class ParallelCPUScorer:
             if 'error' in r: raise ValueError(r['error'])
         return [s for r in replies for s in r['scores']]
 
-    def _message(self, shared: SharedArrays, w: np.ndarray, v: np.ndarray) -> tuple:
-        "A batch's message: where it lies in shared memory, or, when that is full, the arrays themselves."
-        if shared.folder is not None:
-            try: return (shared.write(w, v),)
-            except OSError: shared.folder = None  # no room left: this worker's batches go through its pipe
-        return ({}, w, v)
 
-    def _send(self, p, head, *arrays):
-        try: send_arrays(p.stdin, head, *arrays)
-        except (BrokenPipeError, OSError): self._stopped(p)
-    def _read(self, p) -> dict:
-        try: return read_arrays(p.stdout)[0]
-        except EOFError: self._stopped(p)
+# %% ../nbs/05a_methods.ipynb #cfd4220f
+@patch
+def _message(self: ParallelCPUScorer, shared: SharedArrays, w: np.ndarray, v: np.ndarray) -> tuple:
+    "A batch's message: where it lies in shared memory, or, when that is full, the arrays themselves."
+    if shared.folder is not None:
+        try: return (shared.write(w, v),)
+        except OSError: shared.folder = None  # no room left: this worker's batches go through its pipe
+    return ({}, w, v)
 
-    def _stopped(self, p):
-        "Raise the error for a worker that has gone."
-        code, err = p.wait(), self.errs[self.procs.index(p)]
-        err.seek(0)
-        tail = err.read().decode(errors='replace').strip().splitlines()[-8:]
-        self.close()
-        raise ChildProcessError(f"A scoring worker process stopped (exit code {code}"
-                                f"{', killed: often for lack of memory' if code and code < 0 else ''}). "
-                                "Score in this process instead with workers=1 (esm-nb rank --workers 1)."
-                                + (' Its last words:\n' + '\n'.join(tail) if tail else ''))
+@patch
+def _send(self: ParallelCPUScorer, p, head, *arrays):
+    try: send_arrays(p.stdin, head, *arrays)
+    except (BrokenPipeError, OSError): self._stopped(p)
+@patch
+def _read(self: ParallelCPUScorer, p) -> dict:
+    try: return read_arrays(p.stdout)[0]
+    except EOFError: self._stopped(p)
 
-    def close(self):
-        "Stop the workers."
-        for p in self.procs:
-            try: p.stdin.close()
-            except OSError: pass
-        for p in self.procs:
-            try: p.wait(timeout=10)
-            except subprocess.TimeoutExpired: p.kill()
-            p.stdout.close()
-        for err in self.errs: err.close()
-        for s in self.shared: s.close(remove=True)
-        if self.procs: self.folder.cleanup()
-        self.procs, self.errs, self.shared = [], [], []
-    def __del__(self):
-        if getattr(self, 'procs', None): self.close()
 
-# %% ../nbs/05a_methods.ipynb #03de3e48
-def _dtype(precision: str) -> torch.dtype:
-    "The dtype of a scorer without a mixed mode ('mixed' keeps double precision there)."
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
-    return torch.float32 if precision == 'float32' else torch.float64
+# %% ../nbs/05a_methods.ipynb #a4cf06c5
+@patch
+def _stopped(self: ParallelCPUScorer, p):
+    "Raise the error for a worker that has gone."
+    code, err = p.wait(), self.errs[self.procs.index(p)]
+    err.seek(0)
+    tail = err.read().decode(errors='replace').strip().splitlines()[-8:]
+    self.close()
+    raise ChildProcessError(f"A scoring worker process stopped (exit code {code}"
+                            f"{', killed: often for lack of memory' if code and code < 0 else ''}). "
+                            "Score in this process instead with workers=1 (esm-nb rank --workers 1)."
+                            + (' Its last words:\n' + '\n'.join(tail) if tail else ''))
 
-def default_precision(device) -> str:
-    "float64 on the CPU; 'mixed' on a GPU (single-precision eigendecompositions refined in double; see esm_nb.logme)."
-    return 'mixed' if torch.device(device).type == 'cuda' else 'float64'
+@patch
+def close(self: ParallelCPUScorer):
+    "Stop the workers."
+    for p in self.procs:
+        try: p.stdin.close()
+        except OSError: pass
+    for p in self.procs:
+        try: p.wait(timeout=10)
+        except subprocess.TimeoutExpired: p.kill()
+        p.stdout.close()
+    for err in self.errs: err.close()
+    for s in self.shared: s.close(remove=True)
+    if self.procs: self.folder.cleanup()
+    self.procs, self.errs, self.shared = [], [], []
+@patch
+def __del__(self: ParallelCPUScorer):
+    if getattr(self, 'procs', None): self.close()
 
+
+# %% ../nbs/05a_methods.ipynb #aa9af4b6
 class CPUScorer:
     "ESM-LogME of linear maps one at a time with the tridiagonal LogME (`LinearScorer`): the CPU path."
     batched = False # takes one map at a time
-    def __init__(self, stats: TargetStats, precision: str = 'float64', device=None):
-        self.score = LinearScorer(stats, 'float32' if _dtype(precision) == torch.float32 else 'float64')
+    def __init__(self, stats: TargetStats, precision: str | Precision = 'float64', device=None):
+        self.score = LinearScorer(stats, precision)
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         return [self.score(w.numpy(), v.numpy()) for w, v in zip(W, b)]
 
 class BatchedScorer:
     "ESM-LogME of linear maps stacked and scored in batched torch calls: the GPU path (also runs on the CPU)."
     batched = True
-    def __init__(self, stats: TargetStats, precision: str = 'float64', device=None,
+    def __init__(self, stats: TargetStats, precision: str | Precision = 'float64', device=None,
                  streams: int = 1, # CUDA streams the stack is split over: small eigendecompositions overlap
                 ):
-        _dtype(precision)
-        self.stats, self.device, self.precision, self.streams = stats, device, precision, streams
+        self.stats, self.device, self.precision, self.streams = stats, device, as_precision(precision), streams
     def _score(self, W, b) -> torch.Tensor: return score_linear_maps(self.stats, W, b, self.precision)
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W, b = W.to(self.device, non_blocking=True), b.to(self.device, non_blocking=True)
@@ -232,11 +237,14 @@ class BatchedScorer:
             main.wait_stream(s)
         return torch.cat(parts).double().cpu().tolist()
 
+
+# %% ../nbs/05a_methods.ipynb #26649597
 class HScoreScorer:
     "Regularised H-score of linear maps, batched (any device)."
     batched = True
-    def __init__(self, stats: TargetStats, is_regression: bool, precision: str = 'float64', device=None):
-        self.stats, self.is_regression, self.device, self.dtype = stats, is_regression, device, _dtype(precision)
+    def __init__(self, stats: TargetStats, is_regression: bool, precision: str | Precision = 'float64', device=None):
+        self.stats, self.is_regression, self.device = stats, is_regression, device
+        self.dtype = as_precision(precision).dtype
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W, b = W.to(self.device, self.dtype), b.to(self.device, self.dtype)
         return hscore_linear_maps(self.stats, W, b, self.is_regression).double().cpu().tolist()
@@ -244,9 +252,9 @@ class HScoreScorer:
 class KNNScorer:
     "Leave-one-out kNN on the target embeddings mapped by each linear map."
     batched = True
-    def __init__(self, X: np.ndarray, y: np.ndarray, is_regression: bool, precision: str = 'float64', device=None,
-                 k: int = 5):
-        self.X = torch.as_tensor(np.asarray(X), dtype=_dtype(precision), device=device)
+    def __init__(self, X: np.ndarray, y: np.ndarray, is_regression: bool, precision: str | Precision = 'float64',
+                 device=None, k: int = 5):
+        self.X = torch.as_tensor(np.asarray(X), dtype=as_precision(precision).dtype, device=device)
         self.y, self.is_regression, self.k = np.asarray(y), is_regression, k
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W = W.to(self.X.device, self.X.dtype)
@@ -279,11 +287,13 @@ class Target:
     model_name: str = DEFAULT_MODEL # the base model
     pooling: str | None = None # the base model's pooling, which tuned encoders use too (None: `model_name`'s rule)
     max_length: int = 128
-    precision: str = 'float64'
+    precision: str | Precision | None = 'float64' # checked here, once; None: the device's default
     device: str | torch.device | None = None
     batched: bool = False # score linear ESMs in torch batches (the GPU path)
     workers: int = 1 # CPU processes for ESM-LogME when not batched (`ParallelCPUScorer`)
     cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self): self.precision = as_precision(self.precision, self.device)
 
     @cached_property
     def stats(self) -> TargetStats: return target_stats(self.embeddings, self.labels, self.is_regression)

@@ -7,19 +7,23 @@ Docs: https://esm-nb.github.io/esm_nb/rank.html.md"""
 # %% ../nbs/06_rank.ipynb #8d3eadde
 from __future__ import annotations
 import queue, re, threading
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
-from .data import TaskDataset, check_target
+from fastcore.basics import patch
+from fastcore.meta import delegates
+from .data import TaskDataset, check_target, task_label
 from .embed import Embedder, DEFAULT_MODEL
 from .esm import ESM, ESMConfig, esm_folders, iter_esm_folder
 from .bank import ESMBank
-from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD, default_precision, usable_cores
+from .logme import Precision, as_precision
+from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD, usable_cores
 
 # %% auto #0
 __all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PARALLEL_FROM', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
-           'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'prefetched', 'score_candidates',
-           'TaskRanking', 'hub_esms', 'rank_embeddings', 'compute_task_ranking']
+           'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'prefetched', 'ScoringOptions',
+           'scoring_options', 'score_candidates', 'TaskRanking', 'hub_esms', 'rank_embeddings', 'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -60,8 +64,8 @@ def target_copy(config: ESMConfig, target: str | None, target_subset: str | None
     if key is None or dataset_key(config.task_id) != key: return None
     mine, theirs = _subset_key(target_subset), _subset_key(config.task_subset)
     if mine and theirs and mine != theirs: return None  # another subset of the same dataset: a different task
-    label = target + (f' ({target_subset})' if target_subset else '')
-    return (f"the target {label!r} itself or a copy of it (same dataset name); left out of the ranking — "
+    return (f"the target {task_label(target, target_subset)!r} itself or a copy of it (same dataset name); "
+            "left out of the ranking — "
             "keep_target_copies=True (esm-nb rank --keep-target-copies) keeps it")
 
 # %% ../nbs/06_rank.ipynb #45480ff6
@@ -84,12 +88,12 @@ def count_candidates(esms=None, esm_dir=None, banks: list[ESMBank] = ()) -> int:
     return len(esms or []) + (len(esm_folders(esm_dir)) if esm_dir is not None else 0) + sum(len(b) for b in banks)
 
 # %% ../nbs/06_rank.ipynb #e6cfa4b6
-def ranking_method(method: str) -> Method:
-    "The registered method `method`, if it ranks ESMs alone; else an error naming the ones that do."
-    m = get_method(method)
+def ranking_method(method: str | Method) -> Method:
+    "The registered method `method` (or a `Method`), if it ranks ESMs alone; else an error naming the ones that do."
+    m = method if isinstance(method, Method) else get_method(method)
     if not m.ranks_esms:
         usable = [k for k, v in METHODS.items() if v.ranks_esms]
-        raise ValueError(f"Method {method!r} needs {', '.join(m.needs) or 'nothing'} of each source, not ESMs; "
+        raise ValueError(f"Method {m.name!r} needs {', '.join(m.needs) or 'nothing'} of each source, not ESMs; "
                          f"a ranking of ESMs takes {', '.join(usable)}. "
                          "The transfer experiment (esm_nb.transfer) compares all methods.")
     return m
@@ -120,7 +124,7 @@ def prefetched(items, ahead: int):
             yield item
     finally: stop.set()
 
-# %% ../nbs/06_rank.ipynb #1452bcc3
+# %% ../nbs/06_rank.ipynb #9b82b3c8
 def _numpy(t) -> np.ndarray:
     "A weight tensor or array as a numpy array (numpy's checks and copies cost the scoring workers less CPU)."
     return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
@@ -128,16 +132,19 @@ def _numpy(t) -> np.ndarray:
 def _finite(t) -> bool: return bool(np.isfinite(_numpy(t)).all())
 def _stacked(arrays) -> torch.Tensor: return torch.from_numpy(np.stack([_numpy(t) for t in arrays]))
 
-def _linear_maps(name, config, item, model_name: str, X: np.ndarray, method: Method, target: Target):
+def _linear_maps(config, item, method: Method, target: Target):
     "A candidate as `(W, b)` to score, a score (a non-linear ESM, applied to `X`), or the reason it cannot be scored."
     if config is None: return item  # the reason it failed to load
+    X = target.embeddings
     if isinstance(item, ESM) and not item.is_linear:
-        return mismatch(config, item.dim, model_name, X.shape[1]) or method.score_features(item.transform(X), target)
+        reason = mismatch(config, item.dim, target.model_name, X.shape[1])
+        return reason or method.score_features(item.transform(X), target)
     W, b = item.linear_weights() if isinstance(item, ESM) else item
-    reason = mismatch(config, W.shape[1], model_name, X.shape[1])
+    reason = mismatch(config, W.shape[1], target.model_name, X.shape[1])
     if reason is None and not (_finite(W) and _finite(b)): reason = "weights contain NaN or Inf"
     return reason or (W, b)
 
+# %% ../nbs/06_rank.ipynb #b9b0aeec
 def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list):
     "Score `(name, config, W, b)` items together; if that fails, one by one, so only the failing ones are skipped."
     try:
@@ -150,38 +157,71 @@ def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list
     configs.extend(c for _, c, _, _ in chunk)
     scores.extend(got)
 
+# %% ../nbs/06_rank.ipynb #a207ac10
 PARALLEL_FROM = 200 # ESMs: below this, starting worker processes costs more than it saves
 
-def score_candidates(stream, X: np.ndarray, labels: np.ndarray, is_regression: bool, model_name: str,
-                     precision: str | None = None, # None: float64 on the CPU, 'mixed' on a GPU (`default_precision`)
-                     device=None, chunk_size: int = 32, total: int | None = None,
-                     progress: bool = True, batched: bool | None = None,
-                     method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
-                     workers: int | None = None, # CPU processes (None: all usable cores from PARALLEL_FROM ESMs)
-                    ) -> tuple[list, list, list]:
-    "Score every candidate of `stream`; return `(configs, scores, skipped)`. `batched`: torch batches (default on GPU)."
+@dataclass(frozen=True)
+class ScoringOptions:
+    "How a ranking scores its candidates, checked once by `scoring_options`."
+    method: Method
+    precision: Precision
+    device: torch.device
+    workers: int | None # None: every usable core from `PARALLEL_FROM` candidates, else one process
+    chunk_size: int
+    progress: bool
+    batched: bool
+
+def _positive(name: str, value, none_ok: bool = False):
+    if value is None and none_ok: return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1{' or None' if none_ok else ''}, not {value!r}.")
+
+def scoring_options(method: str | Method = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
+                    precision: str | None = None, # 'float64', 'float32', 'mixed'; None: float64 on CPU, 'mixed' on GPU
+                    device: str | torch.device | None = None, # where to score (None: the GPU if torch sees one)
+                    workers: int | None = None, # CPU processes for scoring (None: every core, for many ESMs)
+                    chunk_size: int = 32, # ESMs read, and scored in one batch, together
+                    progress: bool = True, # show progress bars
+                    batched: bool | None = None, # score stacks of ESMs in torch batches (None: on a GPU)
+                   ) -> ScoringOptions:
+    "The options every ranking takes, each checked once."
     m = ranking_method(method)
-    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    device = torch.device(device)
-    batched = device.type != 'cpu' if batched is None else batched
-    if workers is None: workers = usable_cores() if total is not None and total >= PARALLEL_FROM else 1
-    precision = precision or default_precision(device)
-    target = Target([], np.asarray(labels), is_regression, X, model_name, precision=precision, device=device,
-                    batched=batched, workers=workers)
-    scorer = m.scorer(target)
-    try: return _score_stream(stream, scorer, m, target, model_name, X, total, progress,
-                              max(chunk_size, 8 * workers) if workers > 1 else chunk_size if scorer.batched else 1)
+    try: device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device={device!r} is not a device torch knows: use 'cpu', 'cuda' or 'cuda:0'.") from e
+    _positive('workers', workers, none_ok=True)
+    _positive('chunk_size', chunk_size)
+    return ScoringOptions(m, as_precision(precision, device), device, workers, chunk_size, bool(progress),
+                          device.type != 'cpu' if batched is None else bool(batched))
+
+# %% ../nbs/06_rank.ipynb #4983d3b9
+def score_candidates(stream, # (name, config, ESM | (W, b) | reason) for each candidate, as `candidates` yields them
+                     X: np.ndarray, # (n, d) target embeddings
+                     labels: np.ndarray, # class indices or regression targets
+                     is_regression: bool = False,
+                     *, model_name: str, # the base model of `X`
+                     options: ScoringOptions | None = None, # from `scoring_options` (None: its defaults)
+                     total: int | None = None, # how many candidates `stream` holds (progress bar, worker count)
+                    ) -> tuple[list, list, list]:
+    "Score every candidate of `stream`; return `(configs, scores, skipped)`."
+    o = options or scoring_options()
+    workers = o.workers or (usable_cores() if total is not None and total >= PARALLEL_FROM else 1)
+    target = Target([], np.asarray(labels), is_regression, X, model_name, precision=o.precision, device=o.device,
+                    batched=o.batched, workers=workers)
+    scorer = o.method.scorer(target)
+    size = max(o.chunk_size, 8 * workers) if workers > 1 else o.chunk_size if scorer.batched else 1
+    try: return _score_stream(stream, scorer, o.method, target, total, o.progress, size)
     finally:
         if hasattr(scorer, 'close'): scorer.close()
 
-def _score_stream(stream, scorer, m: Method, target: Target, model_name: str, X: np.ndarray, total, progress,
+def _score_stream(stream, scorer, method: Method, target: Target, total: int | None, progress: bool,
                   size: int) -> tuple[list, list, list]:
     "Check each candidate, gather `size` of them, score them together."
     configs, scores, skipped, pending = [], [], [], []
     bar = tqdm(prefetched(stream, size), total=total, desc='Scoring ESMs', unit='ESM', disable=not progress,
                leave=False)
     for name, config, item in bar:
-        got = _linear_maps(name, config, item, model_name, X, m, target)
+        got = _linear_maps(config, item, method, target)
         if isinstance(got, str): skipped.append((name, got))
         elif isinstance(got, tuple): pending.append((name, config, *got))
         else:
@@ -200,15 +240,21 @@ COLUMNS = ['Rank', 'Task ID', 'Task Subset', 'Text Column', 'Label Column', 'Tas
 class TaskRanking:
     "Intermediate tasks ranked by a method's score (higher is better), with the ESMs that were skipped."
     def __init__(self, table: pd.DataFrame, skipped: pd.DataFrame | None = None, target: str | None = None,
-                 model_name: str | None = None, method: str = DEFAULT_METHOD):
+                 model_name: str | None = None, method: str | Method = DEFAULT_METHOD):
         self.table = table.reset_index(drop=True)
         self.skipped = skipped if skipped is not None else pd.DataFrame(columns=['ESM', 'Reason'])
-        self.target, self.model_name, self.method = target, model_name, method
+        self.target, self.model_name = target, model_name
+        self._method = method if isinstance(method, Method) else get_method(method)
+
+    @property
+    def method(self) -> str: return self._method.name
+    @property
+    def method_label(self) -> str: return self._method.label
 
     def __len__(self): return len(self.table)
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return TaskRanking(self.table.iloc[i], self.skipped, self.target, self.model_name, self.method)
+            return TaskRanking(self.table.iloc[i], self.skipped, self.target, self.model_name, self._method)
         return self.table.iloc[i]
     def __iter__(self): return (row for _, row in self.table.iterrows())
     def to_pandas(self) -> pd.DataFrame: return self.table.copy()
@@ -216,9 +262,7 @@ class TaskRanking:
     def _shown(self) -> pd.DataFrame: return self.table.astype(object).where(self.table.notna(), '')
     def to_markdown(self, **kw) -> str: return self._shown().to_markdown(index=False, **kw)
 
-    def _label(self, row) -> str:
-        sub = row['Task Subset']
-        return row['Task ID'] + (f' ({sub})' if isinstance(sub, str) and sub else '')
+    def _label(self, row) -> str: return task_label(row['Task ID'], row['Task Subset'])
 
     @property
     def labels(self) -> list[str]:
@@ -226,7 +270,7 @@ class TaskRanking:
         return [self._label(r) for _, r in self.table.iterrows()]
 
     def __repr__(self):
-        head = (f"TaskRanking for {self.target!r} with {self.model_name!r} by {METHODS[self.method].label}: "
+        head = (f"TaskRanking for {self.target!r} with {self.model_name!r} by {self.method_label}: "
                 f"{len(self)} tasks")
         if len(self.skipped): head += f", {len(self.skipped)} skipped"
         lines = [f"{r['Rank']:>3}. {self._label(r):<60} Score: {r['Score']:.6f}" for r in self]
@@ -234,32 +278,36 @@ class TaskRanking:
 
     def _repr_html_(self):
         html = (f"<p><b>Ranking for {self.target}</b> with <code>{self.model_name}</code> "
-                f"by {METHODS[self.method].label}: {len(self)} tasks</p>")
+                f"by {self.method_label}: {len(self)} tasks</p>")
         html += self._shown().to_html(index=False, float_format=lambda v: f'{v:.6f}')
         if len(self.skipped):
             html += (f"<details><summary>{len(self.skipped)} ESM(s) skipped</summary>"
                      f"{self.skipped.to_html(index=False)}</details>")
         return html
 
-    def plot(self, top_k: int = 20, ax=None, highlight: list[str] | None = None):
-        "Bar chart of the `top_k` best scores, best on top; `highlight` tasks (labels or task ids) in another colour."
-        import matplotlib.pyplot as plt
-        t = self.table.head(top_k)
-        if ax is None: _, ax = plt.subplots(figsize=(8, 0.35 * len(t) + 1.2))
-        labels = [self._label(r) for _, r in t.iterrows()]
-        hl = set(highlight or ())
-        colors = ['tab:orange' if (name in hl or r['Task ID'] in hl) else 'tab:blue'
-                  for name, (_, r) in zip(labels, t.iterrows())]
-        ax.barh(range(len(t))[::-1], t['Score'], color=colors)
-        ax.set_yticks(range(len(t))[::-1], labels, fontsize=8)
-        lo, hi = t['Score'].min(), t['Score'].max()
-        pad = (hi - lo) * 0.15 + 1e-3
-        ax.set_xlim(lo - pad, hi + pad / 3)
-        ax.set_xlabel(f'{METHODS[self.method].label} score (higher: expected to transfer better)')
-        title = f"Intermediate tasks for {self.target}" + (f"\n({self.model_name})" if self.model_name else '')
-        ax.set_title(title, fontsize=10)
-        ax.figure.tight_layout()
-        return ax.figure
+
+# %% ../nbs/06_rank.ipynb #45361a7c
+@patch
+def plot(self: TaskRanking, top_k: int = 20, ax=None, highlight: list[str] | None = None):
+    "Bar chart of the `top_k` best scores, best on top; `highlight` tasks (labels or task ids) in another colour."
+    import matplotlib.pyplot as plt
+    t = self.table.head(top_k)
+    if ax is None: _, ax = plt.subplots(figsize=(8, 0.35 * len(t) + 1.2))
+    labels = [self._label(r) for _, r in t.iterrows()]
+    hl = set(highlight or ())
+    colors = ['tab:orange' if (name in hl or r['Task ID'] in hl) else 'tab:blue'
+              for name, (_, r) in zip(labels, t.iterrows())]
+    ax.barh(range(len(t))[::-1], t['Score'], color=colors)
+    ax.set_yticks(range(len(t))[::-1], labels, fontsize=8)
+    lo, hi = t['Score'].min(), t['Score'].max()
+    pad = (hi - lo) * 0.15 + 1e-3
+    ax.set_xlim(lo - pad, hi + pad / 3)
+    ax.set_xlabel(f'{self.method_label} score (higher: expected to transfer better)')
+    title = f"Intermediate tasks for {self.target}" + (f"\n({self.model_name})" if self.model_name else '')
+    ax.set_title(title, fontsize=10)
+    ax.figure.tight_layout()
+    return ax.figure
+
 
 # %% ../nbs/06_rank.ipynb #c8aa530a
 def _row(c: ESMConfig, score: float) -> dict:
@@ -282,7 +330,12 @@ def hub_esms(model_name: str, progress: bool = True) -> tuple[list[ESM], list[tu
                          "esm_nb.zoo.bundled_zoo_dir().")
     return fetch_esms(repos.repo_id.tolist(), progress=progress)
 
-# %% ../nbs/06_rank.ipynb #9ca2eece
+def _given_or_published(esms, esm_dir, banks, model_name: str, progress: bool) -> tuple[list | None, list]:
+    "The ESMs given, or with none given, those published on the Hub for `model_name`; and the repos that failed."
+    if esms is None and esm_dir is None and banks is None: return hub_esms(model_name, progress)
+    return esms, []
+
+# %% ../nbs/06_rank.ipynb #6e035929
 def _without_copies(stream, target: str, target_subset: str | None, skipped: list):
     "The candidates of `stream` that are not the target or a copy of it; the others go to `skipped` with the reason."
     for name, config, item in stream:
@@ -290,77 +343,74 @@ def _without_copies(stream, target: str, target_subset: str | None, skipped: lis
         if why: skipped.append((name, why))
         else: yield name, config, item
 
-def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `model_name`
-                    labels: np.ndarray, # class indices or regression targets
-                    is_regression: bool = False,
-                    model_name: str = DEFAULT_MODEL, # base model the embeddings (and ESMs) come from
-                    *, esms: list[ESM] | None = None, esm_dir: str | Path | None = None,
-                    banks=None, # bank file(s) of linear ESMs
-                    method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
-                    target: str = 'target', device=None, chunk_size: int = 32,
-                    precision: str | None = None, # None: float64 on the CPU, 'mixed' on a GPU
-                    workers: int | None = None, # CPU processes for scoring (None: every core, for many ESMs)
-                    progress: bool = True,
-                    skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed earlier, listed first
-                    target_subset: str | None = None, # the target's subset, if it has one
-                    keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
-                   ) -> TaskRanking:
-    "Rank ESMs for precomputed embeddings and labels; `target` names the target dataset (its copies are left out)."
-    ranking_method(method)
-    skipped = list(skipped)
-    if esms is None and esm_dir is None and banks is None:
-        esms, failed = hub_esms(model_name, progress)
-        skipped += failed
-    X = np.asarray(embeddings)
+def _rank(X: np.ndarray, labels, is_regression: bool, *, model_name: str, esms, esm_dir, banks,
+          options: ScoringOptions, target: str, target_subset: str | None, keep_target_copies: bool,
+          skipped: list) -> TaskRanking:
+    "Check the embeddings against the labels, score every candidate, sort the table (ties keep the given order)."
+    X, labels = np.asarray(X), np.asarray(labels)
     if X.ndim != 2: raise ValueError(f"Embeddings must be a 2-D array (n, d), got shape {X.shape}.")
     if not np.isfinite(X).all():
         raise ValueError("Embeddings contain NaN or Inf; re-embed the texts or drop those rows.")
-    if len(np.asarray(labels)) != len(X):
-        raise ValueError(f"{len(X)} embeddings but {len(np.asarray(labels))} labels: they must match.")
-    check_target(np.asarray(labels), is_regression, 'labels')
+    if len(labels) != len(X): raise ValueError(f"{len(X)} embeddings but {len(labels)} labels: they must match.")
+    check_target(labels, is_regression, 'labels')
     banks = as_banks(banks)
-    stream = candidates(esms, esm_dir, banks, chunk_size)
+    stream = candidates(esms, esm_dir, banks, options.chunk_size)
     if not keep_target_copies: stream = _without_copies(stream, target, target_subset, skipped)
-    total = count_candidates(esms, esm_dir, banks)
-    configs, scores, failed = score_candidates(stream, X, np.asarray(labels), is_regression, model_name,
-                                               precision=precision, device=device, chunk_size=chunk_size,
-                                               total=total, progress=progress, method=method, workers=workers)
-    skipped += failed
+    configs, scores, failed = score_candidates(stream, X, labels, is_regression, model_name=model_name,
+                                               options=options, total=count_candidates(esms, esm_dir, banks))
     scores = np.asarray(scores, dtype=np.float64)
     table = pd.DataFrame([_row(c, s) for c, s in zip(configs, scores)], columns=COLUMNS[1:])
     table = table.iloc[np.argsort(-scores, kind='stable')] if len(table) else table
     table.insert(0, 'Rank', np.arange(1, len(table) + 1))
-    shown = target + (f' ({target_subset})' if target_subset else '')
-    return TaskRanking(table, pd.DataFrame(skipped, columns=['ESM', 'Reason']), shown, model_name, method)
+    return TaskRanking(table, pd.DataFrame(skipped + failed, columns=['ESM', 'Reason']),
+                       task_label(target, target_subset), model_name, options.method)
+
+# %% ../nbs/06_rank.ipynb #a21cde88
+@delegates(scoring_options)
+def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `model_name`
+                    labels: np.ndarray, # class indices or regression targets
+                    is_regression: bool = False,
+                    *, model_name: str = DEFAULT_MODEL, # base model the embeddings (and ESMs) come from
+                    esms: list[ESM] | None = None, # ESMs to rank
+                    esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
+                    banks=None, # bank file(s) of linear ESMs to rank as well
+                    target: str = 'target', # the target dataset's name: ESMs of it and its copies are left out
+                    target_subset: str | None = None, # the target's subset, if it has one
+                    keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
+                    skipped: list[tuple[str, str]] = (), # (name, reason) of ESMs that failed earlier, listed first
+                    **kwargs) -> TaskRanking:
+    "Rank ESMs for precomputed embeddings and labels; with no ESMs given, those published for `model_name`."
+    options = scoring_options(**kwargs)
+    esms, failed = _given_or_published(esms, esm_dir, banks, model_name, options.progress)
+    return _rank(embeddings, labels, is_regression, model_name=model_name, esms=esms, esm_dir=esm_dir, banks=banks,
+                 options=options, target=target, target_subset=target_subset,
+                 keep_target_copies=keep_target_copies, skipped=list(skipped) + failed)
 
 # %% ../nbs/06_rank.ipynb #436ed5b2
+@delegates(scoring_options)
 def compute_task_ranking(dataset: TaskDataset, # the target task
                          model_name: str = DEFAULT_MODEL, # base model the ESMs were trained for
-                         esms: list[ESM] | None = None, # ESMs to rank
+                         *, esms: list[ESM] | None = None, # ESMs to rank
                          esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
                          banks=None, # bank file(s) of linear ESMs to rank as well
-                         *, method: str = DEFAULT_METHOD, # an ESM method of `esm_nb.methods.METHODS`
                          embeddings: np.ndarray | None = None, # precomputed target embeddings (n, d)
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
-                         batch_size: int = 64, max_length: int = 128, device=None, cache_dir=None,
-                         precision: str | None = None, # None: float64 on the CPU, 'mixed' on a GPU
-                         workers: int | None = None, # CPU processes for scoring (None: every core, for many ESMs)
-                         chunk_size: int = 32, progress: bool = True,
+                         batch_size: int = 64, # texts embedded together
+                         max_length: int = 128, # tokens kept of each text
+                         cache_dir=None, # a folder for the embeddings' disk cache
                          keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
-                        ) -> TaskRanking:
-    "Rank intermediate tasks for `dataset` by ESM-LogME, or another ESM `method`."
-    ranking_method(method)  # a wrong name fails before the slow steps
-    hub_failed = []
-    if esms is None and esm_dir is None and banks is None: esms, hub_failed = hub_esms(model_name, progress)
+                         **kwargs) -> TaskRanking:
+    "Rank intermediate tasks for `dataset` by an ESM method (ESM-kNN by default; `method='esm_logme'`)."
+    options = scoring_options(**kwargs)  # wrong options fail before the slow steps
+    esms, failed = _given_or_published(esms, esm_dir, banks, model_name, options.progress)
     if embeddings is None:
-        embedder = embedder or Embedder(model_name, batch_size=batch_size, max_length=max_length, device=device,
-                                        cache_dir=cache_dir, progress=progress)
+        embedder = embedder or Embedder(model_name, batch_size=batch_size, max_length=max_length,
+                                        device=options.device, cache_dir=cache_dir, progress=options.progress)
         embeddings = embedder(dataset.texts)
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or len(embeddings) != len(dataset):
         raise ValueError(f"Embeddings of shape {embeddings.shape} do not match "
                          f"the {len(dataset)} texts of the dataset.")
-    return rank_embeddings(embeddings, dataset.labels, dataset.is_regression, model_name, esms=esms, esm_dir=esm_dir,
-                           banks=banks, method=method, target=dataset.task_id, precision=precision, device=device,
-                           workers=workers, chunk_size=chunk_size, progress=progress, skipped=hub_failed,
-                           target_subset=dataset.task_subset, keep_target_copies=keep_target_copies)
+    return _rank(embeddings, dataset.labels, dataset.is_regression, model_name=model_name, esms=esms,
+                 esm_dir=esm_dir, banks=banks, options=options, target=dataset.task_id,
+                 target_subset=dataset.task_subset, keep_target_copies=keep_target_copies, skipped=failed)

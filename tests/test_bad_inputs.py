@@ -180,7 +180,32 @@ def test_bank_with_a_broken_esm_skips_only_that_one(tmp_path):
     bank = save_bank(esms, tmp_path / 'bank.safetensors')
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)
-    r = rank_embeddings(rng.normal(size=(60, 4)) + y[:, None], y, False, 'm', banks=bank, method='esm_logme',
+    r = rank_embeddings(rng.normal(size=(60, 4)) + y[:, None], y, False, model_name='m', banks=bank, method='esm_logme',
                         progress=False)
     assert sorted(r.to_pandas()['Task ID']) == ['org/task0', 'org/task2']
     assert list(r.skipped['Reason']) == ['weights contain NaN or Inf']
+
+
+def test_ranking_options_are_checked_once_at_the_entry():
+    "`method` is looked up and `precision` checked once per ranking, then passed down as checked objects."
+    from unittest import mock
+    import esm_nb.logme as logme_module
+    import esm_nb.rank as rank
+    esms = [ESM(ESMConfig('m', f'org/task{i}', esm_embedding_dim=4)) for i in range(3)]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    target = TaskDataset.from_lists([f'text {i}' for i in range(40)], list(y), task_id='t')
+    X = rng.normal(size=(40, 4)) + y[:, None]
+    post_init = logme_module.Precision.__post_init__
+    for call in (lambda **kw: rank.compute_task_ranking(target, 'm', esms=esms, embeddings=X, **kw),
+                 lambda **kw: rank.rank_embeddings(X, y, model_name='m', esms=esms, **kw)):
+        for method in ('esm_logme', 'esm_knn', 'esm_hscore'):
+            with mock.patch.object(rank, 'get_method', wraps=rank.get_method) as looked_up, \
+                 mock.patch.object(logme_module.Precision, '__post_init__', autospec=True,
+                                   side_effect=post_init) as checked:
+                r = call(method=method, precision='float64', progress=False)
+            assert (len(r), r.method, looked_up.call_count, checked.call_count) == (3, method, 1, 1)
+    with pytest.raises(ValueError, match="precision must be one of float64, float32, mixed"):
+        rank.compute_task_ranking(target, 'm', esms=esms, embeddings=X, precision='float16')
+    with pytest.raises(TypeError, match="positional"):
+        rank.compute_task_ranking(target, 'm', esms)  # everything after the data and the model is keyword-only

@@ -86,7 +86,7 @@ for i in range(12):
     with torch.no_grad(): e.model.weight.copy_(torch.eye(16) + 0.3 * torch.randn(16, 16))
     esms.append(e)
 bank = save_bank(esms, sys.argv[1])
-ranked = [rank_embeddings(X, y, False, 'some/base-model', banks=bank, method='esm_logme', progress=False,
+ranked = [rank_embeddings(X, y, False, model_name='some/base-model', banks=bank, method='esm_logme', progress=False,
                           workers=w).to_pandas() for w in (1, 2)]
 print(json.dumps([[r['Task ID'].tolist(), r['Score'].tolist()] for r in ranked]))
 '''

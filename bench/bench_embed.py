@@ -19,6 +19,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / '.cache'
+RESULTS = HERE / 'results'
 SOURCES = ['vader_tweets', 'fortunes_en', 'vader_movie_reviews', 'bbc_news', '20newsgroups']
 
 
@@ -101,7 +102,8 @@ def main():
                bf16_max_rel_diff=float((np.linalg.norm(H - X, axis=1) / norms).max()),
                bf16_min_cosine=float(((H * X).sum(1) / (np.linalg.norm(H, axis=1) * norms)).min()))
     res['bf16_rankings'] = rankings_compared(emb, half)
-    (HERE / 'results_embed.json').write_text(json.dumps(res, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / 'results_embed.json').write_text(json.dumps(res, indent=1))
     print(json.dumps(res))
     print("| texts | median tokens | truncated at 128 | peer texts/s | esm_nb texts/s | speed-up | max abs. diff |\n"
           "|---|---|---|---|---|---|---|\n"

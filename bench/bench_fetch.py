@@ -4,14 +4,23 @@
 
 The server (tests/hub_server.py) serves n ESM repos of d=384 (config.json + model.safetensors, ~0.6 MB) and waits
 `latency` seconds before each file response, standing in for the round trip to huggingface.co that localhost lacks.
-Each run downloads into a fresh, empty Hugging Face cache with huggingface_hub's own HTTP code. Prints wall times.
+Each run downloads into a fresh, empty Hugging Face cache with huggingface_hub's own HTTP code. Prints wall times;
+writes bench/results/results_fetch.json.
 """
-import argparse, json, sys, tempfile, time
+import argparse, importlib.util, json, tempfile, time
 from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / 'tests'))
+RESULTS = HERE / 'results'
+
+
+def tests_hub_server():
+    "The tests' Hub stand-in, tests/hub_server.py, loaded from its file (tests/ is not a package): sys.path unchanged."
+    spec = importlib.util.spec_from_file_location('hub_server', HERE.parent / 'tests' / 'hub_server.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
@@ -22,7 +31,7 @@ def main():
     a = ap.parse_args()
     import huggingface_hub.constants as C
     from safetensors.torch import save
-    from hub_server import HubServer, Repo
+    hub_server = tests_hub_server()
     from esm_nb.esm import ESMConfig
     from esm_nb import hub
     repos = {}
@@ -31,8 +40,9 @@ def main():
         files = {'config.json': json.dumps(cfg).encode(),
                  'model.safetensors': save({'model.weight': torch.eye(384) + 0.01 * torch.randn(384, 384),
                                             'model.bias': torch.zeros(384)})}
-        repos[f'bench/ESM_task{i}'] = Repo(files, ['embedding_space_map', 'base_model:bench/base'], delay=a.latency)
-    srv = HubServer(repos)
+        repos[f'bench/ESM_task{i}'] = hub_server.Repo(files, ['embedding_space_map', 'base_model:bench/base'],
+                                                      delay=a.latency)
+    srv = hub_server.HubServer(repos)
     C.ENDPOINT, C.HF_HUB_OFFLINE = srv.url, False
     C.HUGGINGFACE_CO_URL_TEMPLATE = srv.url + '/{repo_id}/resolve/{revision}/{filename}'
     ids = list(repos)
@@ -49,7 +59,8 @@ def main():
     srv.close()
     out = dict(n=a.n, latency_s=a.latency, sequential_s=res[1], parallel_s=res[a.workers], workers=a.workers,
                speedup=res[1] / res[a.workers])
-    (HERE / 'results_fetch.json').write_text(json.dumps(out, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / 'results_fetch.json').write_text(json.dumps(out, indent=1))
     print(f"| ESMs | latency per file | sequential | {a.workers} workers | speed-up |\n|---|---|---|---|---|\n"
           f"| {a.n} | {a.latency * 1000:.0f} ms | {res[1]:.1f} s | {res[a.workers]:.1f} s | {out['speedup']:.1f}× |")
 

@@ -3,23 +3,21 @@
     python bench/bench_precision.py [--esms 200] [--d 768] [--case device|scoring]
 
 Random near-identity maps W = I + s·N(0, 1/d), s ~ U(0.05, 2) (the strong ones have condition numbers of 1e3 to 1e4),
-and n=1,000 target embeddings with 8 classes. `--case device` (the default): the maps and target of
-bench/device_check.py (balanced random labels), so the figures compare with its GPU run; `--case scoring`: those of
-bench/bench_scoring.py (its cached bank, Reuters-R8's unbalanced labels), where float32 once went 19% wrong.
+and n=1,000 target embeddings with 8 classes, from bench/synthetic.py. `--case device` (the default): the maps and
+target of bench/device_check.py (balanced random labels), so the figures compare with its GPU run; `--case scoring`:
+those of bench/bench_scoring.py (its cached bank, Reuters-R8's unbalanced labels), where float32 once went 19% wrong.
 
 Reference: the CPU's float64 `LinearScorer`. For each path: the largest and median relative
 difference, whether the ranking keeps the contract (identical except among ESMs whose float64 scores lie within the
 tolerance of each other: 1e-5 for 'mixed', 1e-3 for 'float32'), and the time per ESM in this process. Writes
-bench/results_precision_<case>.json.
+bench/results/results_precision_<case>.json.
 """
-import argparse, json, sys, time
+import argparse, json, time
 from pathlib import Path
 import numpy as np, torch
+from synthetic import target, maps, scoring_target, scoring_zoo, zoo_subset
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-from device_check import target, maps  # noqa: E402
+RESULTS = Path(__file__).resolve().parent / 'results'
 
 
 def keeps_order(fast: np.ndarray, exact: np.ndarray, tol: float) -> bool:
@@ -40,11 +38,10 @@ def main():
         X, y = target(d=a.d)
         W, b = maps(a.esms, d=a.d)
     else:
-        import bench_scoring as bs
         from esm_nb.bank import ESMBank
-        x_path, y_path = bs.target(a.d, 1000)
+        x_path, y_path = scoring_target(a.d, 1000)
         X, y = np.load(x_path), np.load(y_path)
-        bank = ESMBank(bs.subset(bs.zoo(a.d, a.esms), a.esms)[1])
+        bank = ESMBank(zoo_subset(scoring_zoo(a.d, a.esms), a.esms)[1])
         W, b = (torch.cat(t) for t in zip(*((w, v) for _, w, v in bank.chunks(100))))
     stats = target_stats(X, y)
 
@@ -74,7 +71,8 @@ def main():
                    same_order=bool((np.argsort(-got) == np.argsort(-exact)).all()))
         rows.append(row)
         print(json.dumps(row), flush=True)
-    (HERE / f'results_precision_{a.case}.json').write_text(json.dumps(rows, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f'results_precision_{a.case}.json').write_text(json.dumps(rows, indent=1))
     print('\n| path | ms per ESM (CPU) | max rel. diff | median rel. diff | contract (tolerance) | identical order |')
     print('|---|---|---|---|---|---|')
     for r in rows:

@@ -4,14 +4,14 @@
 
 Both build the same ESMs for the packaged MiniLM (a seeded sample of --examples training texts per corpus, 1 epoch,
 batch 16, learning rate 1e-4) into fresh folders; the serial build runs torch on every core, each Ray task on one
-core (`num_cpus=1`). Prints the seconds of each and writes bench/results_ray.json. Not a comparison with the peer,
-which has no parallel build."""
+core (`num_cpus=1`). Prints the seconds of each and writes bench/results/results_ray.json. Not a comparison with the
+peer, which has no parallel build."""
 import argparse, json, os, tempfile, time
 from pathlib import Path
 from esm_nb.finetune import FineTuneBudget
 from esm_nb.zoo import build_zoo
 
-HERE = Path(__file__).resolve().parent
+RESULTS = Path(__file__).resolve().parent / 'results'
 
 
 def main():
@@ -39,7 +39,8 @@ def main():
     print(f"| cores | ESMs | serial (torch on {cores} threads) | Ray tasks (1 core each) | cluster start | speed-up |")
     print("|---|---|---|---|---|---|")
     print(f"| {cores} | {len(a.tasks)} | {serial:.1f} s | {by_ray:.1f} s | {start:.1f} s | {serial / by_ray:.2f}× |")
-    (HERE/'results_ray.json').write_text(json.dumps(row, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS/'results_ray.json').write_text(json.dumps(row, indent=1))
 
 
 if __name__ == '__main__':

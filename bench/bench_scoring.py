@@ -5,70 +5,24 @@
 Target (n texts): d=384 — MiniLM embeddings of n Reuters-R8 test texts (8 classes), computed with esm_nb;
 d=768 — no 768-d encoder is available offline, so Gaussian embeddings with class-dependent means, same labels.
 ESMs: random near-identity linear maps W = I + s·N(0, 1/d), s ~ U(0.05, 2) per ESM, b ~ 0.1·N(0, 1), saved in the
-published folder format (and as one esm_nb bank file). Each scorer runs in its own process, so peak RSS is its own;
-the peer runs its own ESM class and LogME on the same embeddings (bench/peer_worker.py). Prints a Markdown table;
-writes bench/results_scoring.json.
+published folder format (and as one esm_nb bank file); both made and cached by bench/synthetic.py. Each scorer runs
+in its own process, so peak RSS is its own; the peer runs its own ESM class and LogME on the same embeddings
+(bench/peer_worker.py). Prints a Markdown table; writes bench/results/results_scoring.json.
 """
 import argparse, json, subprocess, sys
 from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
+from synthetic import CACHE, scoring_target, scoring_zoo, zoo_subset
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / '.cache'
+RESULTS = HERE / 'results'
 
 
 def run_json(cmd, env=None):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=HERE.parent)
     if out.returncode != 0: raise RuntimeError(f"{cmd[:3]} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def target(d, n):
-    x_path, y_path = CACHE / f'X_{d}_{n}.npy', CACHE / f'y_{n}.npy'
-    if not x_path.exists():
-        from esm_nb.corpora import load_corpus
-        ds = load_corpus('reuters_r8', 'test', num_examples=n, seed=0)
-        np.save(y_path, ds.labels)
-        if d == 384:
-            from esm_nb.embed import Embedder
-            X = Embedder(progress=False)(ds.texts)
-        else:
-            rng = np.random.default_rng(d)
-            X = (rng.normal(size=(n, d)) + 0.5 * rng.normal(size=(ds.num_classes, d))[ds.labels]).astype(np.float32)
-        np.save(x_path, X)
-    return x_path, y_path
-
-
-def zoo(d, k_max):
-    "Folders esm_0000… (published format) and, per size, a folder of links to the first k and a bank file."
-    import torch
-    from esm_nb.esm import ESM, ESMConfig
-    root = CACHE / f'zoo2_{d}'
-    rng = np.random.default_rng(1000 + d)
-    for i in range(k_max):
-        p = root / 'all' / f'esm_{i:04d}'
-        if (p / 'model.safetensors').exists(): continue
-        e = ESM(ESMConfig('bench/random-base', f'esm_{i:04d}', esm_embedding_dim=d, task_split='train',
-                          num_examples=1000))
-        with torch.no_grad():
-            # spread the strength of the maps so that scores differ by more than float noise
-            e.model.weight.copy_(torch.tensor(np.eye(d) + rng.uniform(0.05, 2) * rng.normal(size=(d, d)) / np.sqrt(d)))
-            e.model.bias.copy_(torch.tensor(0.1 * rng.normal(size=d)))
-        e.save_pretrained(p)
-    return root
-
-
-def subset(root, k):
-    from esm_nb.esm import ESM
-    from esm_nb.bank import save_bank
-    folder, bank = root / f'k{k}', root / f'bank{k}.safetensors'
-    if not folder.exists():
-        folder.mkdir()
-        for i in range(k): (folder / f'esm_{i:04d}').symlink_to(root / 'all' / f'esm_{i:04d}')
-    if not bank.exists():
-        save_bank([ESM.from_pretrained(folder / f'esm_{i:04d}') for i in range(k)], bank)
-    return folder, bank
 
 
 def compare(ours, peer):
@@ -95,10 +49,10 @@ def main():
     ours_py = sys.executable
     rows = []
     for d in a.dims:
-        x, y = target(d, a.n)
-        root = zoo(d, max(a.sizes))
+        x, y = scoring_target(d, a.n)
+        root = scoring_zoo(d, max(a.sizes))
         for k in a.sizes:
-            folder, bank = subset(root, k)
+            folder, bank = zoo_subset(root, k)
             args = [str(x), str(y), 'classification']
             r_dir = run_json([ours_py, str(HERE / 'ours_worker.py'), 'score', str(folder), *args])
             r_bank = run_json([ours_py, str(HERE / 'ours_worker.py'), 'score', str(bank), *args])
@@ -115,7 +69,8 @@ def main():
                            same_ranking=same, kendall_tau=tau)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    (HERE / 'results_scoring.json').write_text(json.dumps(rows, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / 'results_scoring.json').write_text(json.dumps(rows, indent=1))
     print(table(rows))
 
 

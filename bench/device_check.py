@@ -1,8 +1,9 @@
 """GPU and many-core figures for esm_nb, in one run that fits a short lease of a GPU machine.
 
-    python bench/device_check.py --out results_device.jsonl [--esms 1500] [--budget 200]
+    python bench/device_check.py [--out bench/results/results_device.jsonl] [--esms 1500] [--budget 200]
 
-Prints one JSON line per measurement as it goes (and appends it to --out), so a run cut short keeps what it measured.
+Prints one JSON line per measurement as it goes (and appends it to --out, by default
+bench/results/results_device.jsonl), so a run cut short keeps what it measured. Targets and maps: bench/synthetic.py.
 No network and no files beyond the repository are needed, except a tokenizer for the embedding part: the packaged
 MiniLM's (BERT's uncased vocabulary), found through `esm_nb.embed.model_path`, or --tokenizer DIR.
 
@@ -11,16 +12,22 @@ MiniLM's (BERT's uncased vocabulary), found through `esm_nb.embed.model_path`, o
    difference from the CPU's float64 LinearScorer on the first 64 ESMs, and whether the ranking agrees. Then ESM-kNN
    (part 'knn'; with --device cpu it runs on the CPU).
 2. ESM-LogME on the CPU with 1, 2, 4, 8 and 16 worker processes (`ParallelCPUScorer`), against the one-process scorer;
-   then how fast one ranking process can feed workers on all cores (bench/bench_feed.py).
+   then how fast one ranking process can feed workers on all cores (bench/feed_rate.py, as bench/bench_feed.py).
 3. Embedding 20,000 texts of mixed length with a BERT-base-sized encoder (random weights: the speed is the point):
    padded to 128 in batches of 128, esm_nb's previous per-batch padding, and `Embedder` (batches of 64 and 256;
    float32, float16, bfloat16 with the largest difference from float32).
 """
 import argparse, json, os, sys, time
+from importlib.util import find_spec
 from pathlib import Path
 import numpy as np, torch
+from synthetic import target, maps
+from feed_rate import rate
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+# The GPU machine runs this from a copy of the repository where esm_nb need not be installed (and there is no network
+# to install it): then the package is imported from the repository itself. The one path insertion among the benchmarks.
+if find_spec('esm_nb') is None: sys.path.insert(0, str(HERE.parent))
 OUT = None
 T0 = time.time()
 
@@ -35,21 +42,6 @@ def emit(**row):
 
 def sync():
     if torch.cuda.is_available(): torch.cuda.synchronize()
-
-
-def target(n=1000, d=768, classes=8, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = (rng.normal(size=(n, d)) + 0.5 * rng.normal(size=(classes, d))[y]).astype(np.float32)
-    return X, y
-
-
-def maps(k, d=768, seed=1, device='cpu'):
-    "k random near-identity maps W = I + s·N(0, 1/d), s ~ U(0.05, 2), b ~ 0.1·N(0, 1), as bench_scoring.py makes them."
-    g = torch.Generator(device='cpu').manual_seed(seed)
-    s = torch.rand(k, 1, 1, generator=g) * 1.95 + 0.05
-    W = torch.eye(d) + s * torch.randn(k, d, d, generator=g) / d ** 0.5
-    return W.to(device), (0.1 * torch.randn(k, d, generator=g)).to(device)
 
 
 def gpu_scoring(a):
@@ -138,8 +130,6 @@ def cpu_scaling(a):
              max_rel_diff_vs_in_process=float(np.max(np.abs(np.array(got) - base) / np.abs(base))))
     # can one ranking process feed all the cores? (bench/bench_feed.py: idle workers, then real ones)
     if time.time() - T0 < a.budget * 0.85:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from bench_feed import rate
         workers, esms = usable_cores(), maps(min(4 * a.cpu_esms, 600))
         (feed, _), (scoring, start) = (rate(esms, X, y, workers, idle) for idle in (True, False))
         emit(part='cpu_feed', workers=workers, esms=len(esms[0]), feed_esms_per_s=feed, scoring_esms_per_s=scoring,
@@ -218,7 +208,7 @@ def embedding(a):
 def main():
     global OUT
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--out', default='results_device.jsonl')
+    p.add_argument('--out', default=str(HERE / 'results' / 'results_device.jsonl'))
     p.add_argument('--esms', type=int, default=1500)
     p.add_argument('--cpu-esms', type=int, default=96)
     p.add_argument('--knn-esms', type=int, default=500)

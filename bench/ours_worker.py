@@ -14,8 +14,8 @@ def score(source, x_path, y_path, task, precision='float64'):
     X, y = np.load(x_path), np.load(y_path)
     kw = dict(banks=source) if source.endswith('.safetensors') else dict(esm_dir=source)
     t0 = time.perf_counter()
-    r = rank_embeddings(X, y, regression, 'bench/random-base', method='esm_logme', precision=precision, progress=False,
-                        **kw)
+    r = rank_embeddings(X, y, regression, model_name='bench/random-base', method='esm_logme', precision=precision,
+                        progress=False, **kw)
     t1 = time.perf_counter()
     t = r.to_pandas()
     return dict(names=t['Task ID'].tolist(), scores=t['Score'].tolist(), rank_s=t1 - t0, skipped=len(r.skipped))

@@ -2,17 +2,12 @@
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python bench/profile_cpu_scorer.py [--d 768] [--repeat 5]
 
-Target and map as in bench/device_check.py (n=1,000, 8 classes, one random near-identity map). Prints milliseconds
-per step; the steps are those of `LinearScorer.__call__` (esm_nb/logme.py), called the same way.
+Target and map as in bench/device_check.py (bench/synthetic.py: n=1,000, 8 classes, one random near-identity map).
+Prints milliseconds per step; the steps are those of `LinearScorer.__call__` (esm_nb/logme.py), called the same way.
 """
-import argparse, sys, time
-from pathlib import Path
+import argparse, time
 import numpy as np
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-from device_check import target, maps  # noqa: E402
+from synthetic import target, maps
 
 
 def timed(fn, repeat):

@@ -235,7 +235,7 @@ def rank_command(a: argparse.Namespace) -> int:
     if a.embeddings:
         if not a.labels: raise ValueError("--embeddings needs --labels.")
         y, reg = load_labels(a.labels, a.label_column, a.regression)
-        ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, a.model,
+        ranking = rank_embeddings(load_embeddings(a.embeddings), y, reg, model_name=a.model,
                                   target=a.name or Path(a.embeddings).stem, **kw)
     else: ranking = compute_task_ranking(load_target(a), a.model, **kw)
     if not len(ranking):

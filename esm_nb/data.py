@@ -272,7 +272,7 @@ def hub_dataset_id(name: str, # a dataset name as a user gives it: 'imdb', 'stan
     "The Hub's id of a dataset whose name has no owner (a redirect); any other name as it is."
     if '/' in name or Path(name).exists(): return name
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import HfHubHTTPError
     try: return HfApi().dataset_info(name).id
     except (HfHubHTTPError, OSError): return name  # offline or unknown: datasets reports it
 

@@ -10,6 +10,7 @@ import hashlib, json, os
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
 # %% auto #0
@@ -144,6 +145,7 @@ def cache_key(*parts) -> str:
     "A stable hash of JSON-serialisable parts."
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:32]
 
+# %% ../nbs/01_embed.ipynb #4836b073
 class Embedder:
     "Embed texts with a Hugging Face encoder, pooled as the published ESMs expect."
     def __init__(self,
@@ -185,34 +187,37 @@ class Embedder:
         "Token ids (no padding) for texts or (text, text) pairs."
         return encode(self.tokenizer, texts, self.max_length)
 
-    def _embed(self, texts: list) -> np.ndarray:
-        enc = self.tokenize(texts)
-        order = np.argsort([-len(ids) for ids in enc['input_ids']], kind='stable')
-        # vectors stay on the device until the end: no synchronising copy per batch
-        out = torch.empty((len(texts), self.dim), dtype=torch.float32, device=self.device)
-        where = torch.as_tensor(order, device=self.device)
-        bar = tqdm(total=len(texts), desc='Embedding', unit='text', disable=not self.progress, leave=False)
-        with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = pad_batch(self.tokenizer, enc, idx, self.device)
-                vecs = pool(self.model(**batch), batch['attention_mask'], self.pooling)
-                out[where[start:start + len(idx)]] = vecs.float()
-                bar.update(len(idx))
-        bar.close()
-        return out.cpu().numpy()
+# %% ../nbs/01_embed.ipynb #06da7cdc
+@patch
+def _embed(self: Embedder, texts: list) -> np.ndarray:
+    enc = self.tokenize(texts)
+    order = np.argsort([-len(ids) for ids in enc['input_ids']], kind='stable')
+    # vectors stay on the device until the end: no synchronising copy per batch
+    out = torch.empty((len(texts), self.dim), dtype=torch.float32, device=self.device)
+    where = torch.as_tensor(order, device=self.device)
+    bar = tqdm(total=len(texts), desc='Embedding', unit='text', disable=not self.progress, leave=False)
+    with torch.inference_mode():
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            batch = pad_batch(self.tokenizer, enc, idx, self.device)
+            vecs = pool(self.model(**batch), batch['attention_mask'], self.pooling)
+            out[where[start:start + len(idx)]] = vecs.float()
+            bar.update(len(idx))
+    bar.close()
+    return out.cpu().numpy()
 
-    def __call__(self, texts: list) -> np.ndarray:
-        "Embed `texts` (str, or (str, str) pairs) into an `(n, dim)` float32 array, in input order."
-        if not self.cacheable: return self._embed(texts)
-        key_texts = list(map(list, texts)) if texts and not isinstance(texts[0], str) else list(texts)
-        parts = (self.model_name, self.pooling, self.max_length) + ((str(self.dtype),) if self.dtype else ())
-        key = cache_key(*parts, key_texts)
-        f = self.cache_dir/f'{key}.npy'
-        if f.exists(): return np.load(f, allow_pickle=False)
-        x = self._embed(texts)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix('.tmp.npy')
-        np.save(tmp, x)
-        tmp.replace(f)
-        return x
+@patch
+def __call__(self: Embedder, texts: list) -> np.ndarray:
+    "Embed `texts` (str, or (str, str) pairs) into an `(n, dim)` float32 array, in input order."
+    if not self.cacheable: return self._embed(texts)
+    key_texts = list(map(list, texts)) if texts and not isinstance(texts[0], str) else list(texts)
+    parts = (self.model_name, self.pooling, self.max_length) + ((str(self.dtype),) if self.dtype else ())
+    key = cache_key(*parts, key_texts)
+    f = self.cache_dir/f'{key}.npy'
+    if f.exists(): return np.load(f, allow_pickle=False)
+    x = self._embed(texts)
+    self.cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix('.tmp.npy')
+    np.save(tmp, x)
+    tmp.replace(f)
+    return x

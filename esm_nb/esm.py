@@ -14,6 +14,7 @@ from torch import nn
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.basics import patch
+from .data import task_label
 
 # %% auto #0
 __all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'CARD_NOT_APPLICABLE', 'CARD_LEFT_BLANK', 'LEGACY_KEYS', 'ESMError',
@@ -26,6 +27,7 @@ ESM_VERSION = '0.2.0'
 class ESMError(ValueError):
     "An ESM that cannot be used: broken files, wrong shapes, invalid config."
 
+# %% ../nbs/03_esm.ipynb #616b313f
 @dataclass
 class ESMConfig:
     "Metadata of an ESM, as stored in `config.json`."
@@ -76,7 +78,7 @@ class ESMConfig:
         return cls(**{k: v for k, v in d.items() if k in names}, extra={k: v for k, v in d.items() if k not in names})
 
     @property
-    def name(self) -> str: return self.task_id + (f' ({self.task_subset})' if self.task_subset else '')
+    def name(self) -> str: return task_label(self.task_id, self.task_subset)
     @property
     def repo_name(self) -> str:
         "The Hub repo name hf-dataset-selector uses: `ESM_<owner>__<dataset>_<subset>`."
@@ -186,7 +188,7 @@ def fit_esm(X, Y, config: ESMConfig, method: str = 'adamw', **kwargs) -> ESM:
     raise ValueError(f"Unknown fit method {method!r}: use 'adamw' or 'ridge'.")
 
 # %% ../nbs/03_esm.ipynb #435313bf
-def _v(x, missing='[More Information Needed]'): return missing if x is None or x == '' else x
+def _or_missing(x, missing='[More Information Needed]'): return missing if x is None or x == '' else x
 
 DETAIL_NAMES = {'lm_max_length': 'Max sequence length',
                 'lm_final_loss': 'Final LM training loss (mean of the last 5 steps)',
@@ -206,9 +208,9 @@ def card_fields(c: ESMConfig) -> dict:
     "The values the model card template shows, missing ones in the published cards' words."
     def missing(k):
         return 'n/a' if k in CARD_NOT_APPLICABLE else '' if k in CARD_LEFT_BLANK else '[More Information Needed]'
-    values = {k: _v(v, missing(k)) for k, v in c.to_dict().items()}
+    values = {k: _or_missing(v, missing(k)) for k, v in c.to_dict().items()}
     fit = 'closed-form ridge least squares' if c.esm_fit_method == 'ridge' else 'AdamW on the mean squared error'
-    mse = _v(None if c.esm_mse is None else f'{c.esm_mse:.6g}')
+    mse = _or_missing(None if c.esm_mse is None else f'{c.esm_mse:.6g}')
     return {**values, 'fit': fit, 'details': _details(c), 'esm_mse': mse}
 
 # %% ../nbs/03_esm.ipynb #d56eca82
@@ -250,7 +252,7 @@ def _local_files(path: Path) -> tuple[Path, Path]:
 def _hub_files(repo_id: str, revision=None, **kwargs) -> tuple[Path, Path]:
     from huggingface_hub import hf_hub_download
     cfg = hf_hub_download(repo_id, 'config.json', revision=revision, **kwargs)
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+    from huggingface_hub.utils import EntryNotFoundError, LocalEntryNotFoundError
     try: w = hf_hub_download(repo_id, 'model.safetensors', revision=revision, **kwargs)
     except LocalEntryNotFoundError: raise  # offline and not cached: say so, not that the repo lacks the file
     except EntryNotFoundError as e:
@@ -269,6 +271,9 @@ def load_weights(file: Path) -> dict:
 def from_pretrained(cls: ESM, path_or_repo: str | Path, revision: str | None = None, **hub_kwargs) -> ESM:
     "Load an ESM from a local folder or a Hub repo id."
     p, name = Path(path_or_repo), str(path_or_repo)
+    if not name.strip():  # Path('') is the working folder: an empty repo id must not load whatever is there
+        raise ESMError("An empty name is neither an ESM folder nor a Hub repo id: pass a repo id like "
+                       "'user/ESM_name', or a folder ('.' for the working folder).")
     if not p.is_dir() and (p.exists() or name.count('/') > 1 or name.startswith(('.', '/', '~'))):
         raise ESMError(f"{name}: no such ESM folder (and not a Hub repo id, which looks like 'user/ESM_name').")
     cfg_file, w_file = _local_files(p) if p.is_dir() else _hub_files(name, revision, **hub_kwargs)
@@ -300,7 +305,7 @@ def from_pretrained(cls: ESM, path_or_repo: str | Path, revision: str | None = N
 # %% ../nbs/03_esm.ipynb #4d4a2cbf
 def with_hub_retry(fn, *args, retries: int = 4, backoff: float = 0.5, **kwargs):
     "Call `fn`, retrying the Hub's rate limits (429) and server errors (5xx) with exponential back-off."
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import HfHubHTTPError
     for attempt in range(retries + 1):
         try: return fn(*args, **kwargs)
         except HfHubHTTPError as e:

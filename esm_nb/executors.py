@@ -26,7 +26,7 @@ class Unit:
 
 EXECUTORS = ('serial', 'ray')
 
-def _reason(err: BaseException) -> str:
+def _unit_failure_reason(err: BaseException) -> str:
     "A one-line reason, the unit's own exception rather than Ray's wrapper of it."
     cause = getattr(err, 'cause', None) or err
     return f"{type(cause).__name__}: {cause}".splitlines()[0][:500]
@@ -62,7 +62,7 @@ def run_units(units: list[Unit],
     def done(key, result=None, err=None):
         if err is None: on_result(key, result)
         else:
-            failed[key] = _reason(err)
+            failed[key] = _unit_failure_reason(err)
             log(f"{key}: failed ({failed[key]})")
         bar.update(1)
     if executor == 'serial':

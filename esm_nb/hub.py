@@ -6,26 +6,59 @@ Docs: https://esm-nb.github.io/esm_nb/hub.html.md"""
 
 # %% ../nbs/09_hub.ipynb #2582a846
 from __future__ import annotations
-import json
+import importlib, json, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, EntryNotFoundError
+# `huggingface_hub.utils` has these in every version from 0.23 on (`huggingface_hub.errors` only in later ones)
+from huggingface_hub.utils import (EntryNotFoundError, HfHubHTTPError, HFValidationError, LocalEntryNotFoundError,
+                                   OfflineModeIsEnabled, RepositoryNotFoundError)
 from .esm import ESM, ESMConfig, ESMError, with_hub_retry
 
 # %% auto #0
-__all__ = ['ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'fetch_esms', 'get_esm_coverage', 'publish_folder']
+__all__ = ['HUB_TIMEOUTS', 'HUB_UNREACHABLE', 'ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'fetch_esms',
+           'get_esm_coverage', 'publish_folder']
+
+# %% ../nbs/09_hub.ipynb #36815ab5
+def _http_client():
+    "The HTTP client module under huggingface_hub: the one whose `HTTPError` `HfHubHTTPError` subclasses."
+    base = next(c for c in HfHubHTTPError.__mro__[1:] if c.__name__ == 'HTTPError')
+    return importlib.import_module(base.__module__.split('.')[0])
+
+_client = _http_client()
+HUB_TIMEOUTS = (getattr(_client, 'TimeoutException', None) or _client.Timeout, TimeoutError)
+HUB_UNREACHABLE = (*HUB_TIMEOUTS, getattr(_client, 'TransportError', None) or _client.ConnectionError,
+                   OfflineModeIsEnabled)
+
+# %% ../nbs/09_hub.ipynb #d8e8677c
+def _repo_failure_reason(repo_id: str, e: Exception) -> str:
+    "Why `repo_id` could not be used, in one line: the repo, what went wrong, and what to do where that is known."
+    if isinstance(e, ESMError): return str(e)
+    timeout = next((x for x in (e, e.__cause__) if isinstance(x, HUB_TIMEOUTS)), None)
+    if timeout is not None:
+        return (f"{repo_id}: the Hub did not answer in time ({type(timeout).__name__}); "
+                "try again later or raise HF_HUB_DOWNLOAD_TIMEOUT (and HF_HUB_ETAG_TIMEOUT)")
+    if isinstance(e, RepositoryNotFoundError): return f"{repo_id}: repository not found (404)"
+    if isinstance(e, LocalEntryNotFoundError):
+        return f"{repo_id}: not in the local cache and the Hub cannot be reached (offline?)"
+    if isinstance(e, EntryNotFoundError): return f"{repo_id}: config.json or model.safetensors missing in the repo"
+    return f"{repo_id}: {type(e).__name__}: {e}"
 
 # %% ../nbs/09_hub.ipynb #26e34c00
 ESM_TAG = 'embedding_space_map'
 
 def resolve_model_id(model_name: str, api: HfApi | None = None) -> str:
-    "The Hub's canonical id for `model_name` (follows redirects); the name itself when the Hub cannot be asked."
+    "The Hub's canonical id for `model_name` (follows redirects); the name itself, with a warning, if it cannot say."
     if Path(model_name).is_dir(): return model_name
-    try: return (api or HfApi()).model_info(model_name).id
-    except Exception: return model_name
+    try: return with_hub_retry((api or HfApi()).model_info, model_name).id
+    except RepositoryNotFoundError as e:
+        why = (f"the Hub knows no model {model_name!r} ({str(e).splitlines()[0]}): check the spelling; "
+               "a private model needs a token that can see it")
+    except HUB_UNREACHABLE as e: why = f"the Hub cannot be reached ({type(e).__name__}: {e})"
+    warnings.warn(f"Looking for ESMs of {model_name!r} under that name: {why}.")
+    return model_name
 
 # %% ../nbs/09_hub.ipynb #7aae32ea
 def find_esms(model_name: str, # base model, as given or resolved
@@ -60,36 +93,33 @@ def find_esms(model_name: str, # base model, as given or resolved
     return df.reset_index(drop=True)
 
 # %% ../nbs/09_hub.ipynb #f4bcb42f
-def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMConfig | None]:
-    "The config of each repo (None where it is missing or invalid), downloading only `config.json`."
-    def one(r):
-        try:
-            raw = json.loads(Path(with_hub_retry(hf_hub_download, r, 'config.json')).read_text())
-            return ESMConfig.from_dict(raw).validate()
-        except Exception: return None
-    with ThreadPoolExecutor(max_workers) as ex: return dict(zip(repo_ids, ex.map(one, repo_ids)))
+def _fetch_config(repo_id: str) -> ESMConfig | str:
+    "The validated config of `repo_id`, or the reason it cannot be had."
+    try: raw = json.loads(Path(with_hub_retry(hf_hub_download, repo_id, 'config.json')).read_text())
+    except (HFValidationError, json.JSONDecodeError, HfHubHTTPError, EntryNotFoundError, *HUB_UNREACHABLE) as e:
+        return _repo_failure_reason(repo_id, e)
+    if not isinstance(raw, dict): return f"{repo_id}: config.json must hold a JSON object"
+    try: return ESMConfig.from_dict(raw).validate()
+    except ESMError as e: return f"{repo_id}: {e}"
 
-# %% ../nbs/09_hub.ipynb #d8e8677c
-def _reason(repo_id: str, e: Exception) -> str:
-    if isinstance(e, ESMError): return str(e)
-    if isinstance(e, RepositoryNotFoundError): return f"{repo_id}: repository not found (404)"
-    if isinstance(e, LocalEntryNotFoundError):
-        return f"{repo_id}: not in the local cache and the Hub cannot be reached (offline?)"
-    if isinstance(e, EntryNotFoundError): return f"{repo_id}: config.json or model.safetensors missing in the repo"
-    if 'Timeout' in type(e).__name__ or isinstance(e, TimeoutError):
-        return (f"{repo_id}: the Hub did not answer in time ({type(e).__name__}); "
-                "try again later or raise HF_HUB_DOWNLOAD_TIMEOUT")
-    return f"{repo_id}: {type(e).__name__}: {e}"
+def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMConfig | None]:
+    "The config of each repo, downloading only `config.json`; None where it cannot be had, with a warning saying why."
+    with ThreadPoolExecutor(max_workers) as ex: got = dict(zip(repo_ids, ex.map(_fetch_config, repo_ids)))
+    failed = [why for why in got.values() if isinstance(why, str)]
+    if failed: warnings.warn(f"{len(failed)} of {len(got)} ESM configs could not be read: " + '; '.join(failed))
+    return {r: None if isinstance(c, str) else c for r, c in got.items()}
 
 # %% ../nbs/09_hub.ipynb #25fbe91c
+def _fetch_esm(repo_id: str) -> ESM | str:
+    "The ESM of `repo_id`, or the reason it cannot be had (whatever it is: one repo never stops the others)."
+    try: return with_hub_retry(ESM.from_pretrained, repo_id)
+    except Exception as e: return _repo_failure_reason(repo_id, e)
+
 def fetch_esms(repo_ids: list[str], max_workers: int = 8, progress: bool = True
               ) -> tuple[list[ESM], list[tuple[str, str]]]:
     "Download and load ESMs in parallel; return `(esms, [(repo_id, reason), ...])` in the order given."
-    def one(r):
-        try: return with_hub_retry(ESM.from_pretrained, r)
-        except Exception as e: return _reason(r, e)
     with ThreadPoolExecutor(max_workers) as ex:
-        results = list(tqdm(ex.map(one, repo_ids), total=len(repo_ids), desc='Fetching ESMs', unit='ESM',
+        results = list(tqdm(ex.map(_fetch_esm, repo_ids), total=len(repo_ids), desc='Fetching ESMs', unit='ESM',
                             disable=not progress, leave=False))
     esms = [x for x in results if isinstance(x, ESM)]
     return esms, [(r, x) for r, x in zip(repo_ids, results) if not isinstance(x, ESM)]
@@ -113,7 +143,7 @@ def publish_folder(folder: str | Path, namespace: str | None = None, # user or o
     api = HfApi(token=token)
     namespace = namespace or api.whoami()['name']
     items = list(iter_esm_folder(folder))
-    def one(item):
+    def publish_entry(item):
         name, e = item
         if not isinstance(e, ESM): return dict(folder=name, repo_id=None, url=None, error=e)
         rid = f"{namespace}/{e.config.repo_name}"
@@ -121,6 +151,6 @@ def publish_folder(folder: str | Path, namespace: str | None = None, # user or o
         except Exception as err:
             return dict(folder=name, repo_id=rid, url=None, error=f"{type(err).__name__}: {err}")
     with ThreadPoolExecutor(max_workers) as ex:
-        rows = list(tqdm(ex.map(one, items), total=len(items), desc='Publishing ESMs', disable=not progress,
+        rows = list(tqdm(ex.map(publish_entry, items), total=len(items), desc='Publishing ESMs', disable=not progress,
                          leave=False))
     return pd.DataFrame(rows, columns=['folder', 'repo_id', 'url', 'error'])

@@ -79,6 +79,7 @@ def _write_json(path: Path, obj):
 
 def _text_set(ds: TaskDataset) -> set[str]: return {t if isinstance(t, str) else ' '.join(t) for t in ds.texts}
 
+# %% ../nbs/11_transfer.ipynb #bbfb65c6
 class TransferRunner:
     "Resumable transfer experiment: sources × targets × seeds, stored one file per finished step in `work_dir`."
     def __init__(self, work_dir: str | Path,
@@ -149,6 +150,7 @@ def _check_experiment(self: TransferRunner):
         raise ValueError(f"{self.work_dir} holds results for {old}, not {self.spec}. "
                          "Use another work_dir, or the same model and budget.")
 
+# %% ../nbs/11_transfer.ipynb #4f983cf6
 @patch(as_prop=True)
 def variants(self: TransferRunner) -> dict[str, tuple[str, str | None, str]]:
     "Every scored variant: key -> (method, ESM fit or None, label)."
@@ -163,10 +165,12 @@ def variants(self: TransferRunner) -> dict[str, tuple[str, str | None, str]]:
 # %% ../nbs/11_transfer.ipynb #02d217ee
 SOURCE_FILES = dict(encoder='encoder', esm='esm_adamw', mean_embedding='base_mean.npy', word_types='word_types.json')
 
-def _mb(path: Path) -> float:
+def _disk_mb(path: Path) -> float:
+    "Size of a file, or of everything in a folder, in MB."
     if path.is_file(): return path.stat().st_size / 2**20
     return sum(f.stat().st_size for f in path.rglob('*') if f.is_file()) / 2**20
 
+# %% ../nbs/11_transfer.ipynb #f50f9cdb
 def prepare_source_files(ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
                          device=None) -> dict[str, bytes]:
     "Fine-tune on a source once; its folder's files: the tuned encoder, both ESMs, mean embedding, word types, costs."
@@ -200,10 +204,12 @@ def _source_files(d: Path, ds: TaskDataset, name: str, model_name: str, budget: 
         esm.save_pretrained(d/f'esm_{fit}')
     np.save(d/'base_mean.npy', X.mean(0))
     (d/'word_types.json').write_text(json.dumps(sorted(word_types(ds.texts))))
-    info.update({f'{k}_mb': _mb(d/f) for k, f in SOURCE_FILES.items()})  # kept: a copy of the folder may leave some out
+    # the sizes are kept: a copy of the folder may leave some of the files out
+    info.update({f'{k}_mb': _disk_mb(d/f) for k, f in SOURCE_FILES.items()})
     (d/'source.json').write_text(json.dumps(info, indent=1))  # last: a folder with source.json is complete
     return folder_files(d)
 
+# %% ../nbs/11_transfer.ipynb #b5de6e91
 def run_pair_result(train: TaskDataset, test: TaskDataset, start: str | dict, budget: FineTuneBudget, seed: int,
                     device=None) -> dict:
     "Fine-tune `start` (a model name, a folder, or a tuned encoder's files) on `train`; score `test`."
@@ -282,51 +288,6 @@ def predict(self: TransferRunner, target: str) -> pd.DataFrame:
     scores = pd.DataFrame(saved['scores'], columns=['source', 'method', 'score'])
     return scores[scores.method.isin(self.variants)].reset_index(drop=True)
 
-# %% ../nbs/11_transfer.ipynb #dd7e2d14
-@patch
-def run(self: TransferRunner, targets: list[str] | None = None,
-        *, executor: str = 'serial', # or 'ray': every source and every pair a Ray task (`esm_nb.executors`)
-        address: str | None = None, # the Ray cluster (None: a local one)
-        num_cpus: float = 1, num_gpus: float = 0, # what each Ray task declares it needs
-       ) -> pd.DataFrame:
-    "Prepare the sources, run every pair (and the baseline) for every seed, score every method; return `results()`."
-    targets = list(targets or self.targets)
-    unknown = [t for t in targets if t not in self.targets]
-    if unknown: raise ValueError(f"Unknown target(s) {unknown}; the runner knows {list(self.targets)}.")
-    pools = {t: self.pool(t) for t in targets}
-    for t, (pool, excl) in pools.items():
-        if not pool: raise ValueError(f"Target {t!r} has no eligible source (excluded: {excl}).")
-        if excl: self.log(f"{t}: excluded {', '.join(f'{k} ({v})' for k, v in excl.items())}")
-    ray = ray_init(address) if executor == 'ray' else None
-    device = None if ray else self.device  # a Ray task uses its worker's GPU if it was given one
-    kw = dict(executor=executor, address=address, num_cpus=num_cpus, num_gpus=num_gpus, progress=self.progress,
-              log=self.log)
-    needed = [s for s in self.sources if any(s in p for p, _ in pools.values())]
-    units = [Unit(s, prepare_source_files, (self.sources[s], s, str(self.model_name), self.budget.source,
-                                            self.source_sizes[s], device))
-             for s in needed if not (self.source_dir(s)/'source.json').exists()]
-    def prepared(s, files):
-        self.log(f"source {s}: fine-tuned in {self._write_source(s, files)['finetune_seconds']:.0f}s")
-    self.failures = run_units(units, prepared, desc='Preparing sources', **kw)
-    ready = {s for s in needed if (self.source_dir(s)/'source.json').exists()}
-    start = {s: str(self.source_dir(s)/'encoder') for s in ready}
-    jobs = [(t, s, seed) for t in targets for s in [None] + pools[t][0] for seed in self.budget.seeds]
-    todo = [j for j in jobs if not self.run_path(*j).exists() and (j[1] is None or j[1] in ready)]
-    self.log(f"{len(jobs)} runs, {sum(self.run_path(*j).exists() for j in jobs)} already done")
-    if ray: start = {s: ray.put(folder_files(p)) for s, p in start.items() if any(j[1] == s for j in todo)}
-    units = [Unit(f'{t}|{s or NO_SOURCE}|{seed}', run_pair_result,
-                  (*self.targets[t], start[s] if s else str(self.model_name), self.budget.target, seed, device))
-             for t, s, seed in todo]
-    def finished(key, result):
-        t, s, seed = key.split('|')
-        r = self._write_run(t, None if s == NO_SOURCE else s, int(seed), result)
-        self.log(f"{t} ← {s} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
-    self.failures |= run_units(units, finished, desc='Transfer runs', **kw)
-    for t in tqdm(targets, desc='Scoring methods', disable=not self.progress): self.predict(t)
-    if self.failures:
-        self.log(f"{len(self.failures)} unit(s) failed, listed in `runner.failures`; run again to retry them.")
-    return self.results()
-
 # %% ../nbs/11_transfer.ipynb #b9248f4f
 @patch
 def runs(self: TransferRunner) -> pd.DataFrame:
@@ -356,6 +317,7 @@ def results(self: TransferRunner) -> pd.DataFrame:
     out['gain'] = out.score - out.target.map(base)
     return out[cols]
 
+# %% ../nbs/11_transfer.ipynb #c9df61ac
 def _metrics(pred: np.ndarray, meas: np.ndarray) -> dict:
     out = selection_metrics(pred, meas)
     if np.ptp(pred) == 0: out.update(spearman=0.0, kendall=0.0)  # all tied: a random order's expected value
@@ -383,6 +345,7 @@ def evaluation(self: TransferRunner) -> pd.DataFrame:
             rows.append(dict(target=t, method='seed_oracle', **pd.DataFrame(held).mean().to_dict()))
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_transfer.ipynb #da72b037
 @patch
 def labels(self: TransferRunner) -> dict[str, str]:
     "Display name of every method variant (and the seed oracle)."
@@ -430,6 +393,51 @@ def method_costs(self: TransferRunner) -> pd.DataFrame:
         rows.append(dict(method=key, name=label, needs=', '.join(needs) or '—', seconds_per_source=s, mb_per_source=mb,
                          seconds_per_target=np.mean(per_target.get(key, [np.nan]))))
     return pd.DataFrame(rows)
+
+# %% ../nbs/11_transfer.ipynb #dd7e2d14
+@patch
+def run(self: TransferRunner, targets: list[str] | None = None,
+        *, executor: str = 'serial', # or 'ray': every source and every pair a Ray task (`esm_nb.executors`)
+        address: str | None = None, # the Ray cluster (None: a local one)
+        num_cpus: float = 1, num_gpus: float = 0, # what each Ray task declares it needs
+       ) -> pd.DataFrame:
+    "Prepare the sources, run every pair (and the baseline) for every seed, score every method; return `results()`."
+    targets = list(targets or self.targets)
+    unknown = [t for t in targets if t not in self.targets]
+    if unknown: raise ValueError(f"Unknown target(s) {unknown}; the runner knows {list(self.targets)}.")
+    pools = {t: self.pool(t) for t in targets}
+    for t, (pool, excl) in pools.items():
+        if not pool: raise ValueError(f"Target {t!r} has no eligible source (excluded: {excl}).")
+        if excl: self.log(f"{t}: excluded {', '.join(f'{k} ({v})' for k, v in excl.items())}")
+    ray = ray_init(address) if executor == 'ray' else None
+    device = None if ray else self.device  # a Ray task uses its worker's GPU if it was given one
+    kw = dict(executor=executor, address=address, num_cpus=num_cpus, num_gpus=num_gpus, progress=self.progress,
+              log=self.log)
+    needed = [s for s in self.sources if any(s in p for p, _ in pools.values())]
+    units = [Unit(s, prepare_source_files, (self.sources[s], s, str(self.model_name), self.budget.source,
+                                            self.source_sizes[s], device))
+             for s in needed if not (self.source_dir(s)/'source.json').exists()]
+    def prepared(s, files):
+        self.log(f"source {s}: fine-tuned in {self._write_source(s, files)['finetune_seconds']:.0f}s")
+    self.failures = run_units(units, prepared, desc='Preparing sources', **kw)
+    ready = {s for s in needed if (self.source_dir(s)/'source.json').exists()}
+    start = {s: str(self.source_dir(s)/'encoder') for s in ready}
+    jobs = [(t, s, seed) for t in targets for s in [None] + pools[t][0] for seed in self.budget.seeds]
+    todo = [j for j in jobs if not self.run_path(*j).exists() and (j[1] is None or j[1] in ready)]
+    self.log(f"{len(jobs)} runs, {sum(self.run_path(*j).exists() for j in jobs)} already done")
+    if ray: start = {s: ray.put(folder_files(p)) for s, p in start.items() if any(j[1] == s for j in todo)}
+    units = [Unit(f'{t}|{s or NO_SOURCE}|{seed}', run_pair_result,
+                  (*self.targets[t], start[s] if s else str(self.model_name), self.budget.target, seed, device))
+             for t, s, seed in todo]
+    def finished(key, result):
+        t, s, seed = key.split('|')
+        r = self._write_run(t, None if s == NO_SOURCE else s, int(seed), result)
+        self.log(f"{t} ← {s} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
+    self.failures |= run_units(units, finished, desc='Transfer runs', **kw)
+    for t in tqdm(targets, desc='Scoring methods', disable=not self.progress): self.predict(t)
+    if self.failures:
+        self.log(f"{len(self.failures)} unit(s) failed, listed in `runner.failures`; run again to retry them.")
+    return self.results()
 
 # %% ../nbs/11_transfer.ipynb #54635508
 LOWER_IS_BETTER = ('regret@1', 'regret@3', 'regret@5', 'best_rank')

@@ -10,6 +10,7 @@ import html, io, tempfile
 from pathlib import Path
 import pandas as pd
 import ipywidgets as W
+from IPython import get_ipython
 from fastcore.basics import patch
 from .data import TaskDataset, READERS, infer_is_regression, read_table
 from .embed import DEFAULT_MODEL, Embedder
@@ -25,13 +26,11 @@ NONE = '(none)'
 ESM_SOURCES = ('Bundled zoo', 'Folder', 'Hugging Face Hub')
 DATA_SOURCES = ('DataFrame', 'File', 'Hub dataset')
 
-def _notebook_frames() -> dict[str, pd.DataFrame]:
-    "DataFrames defined in the running notebook, by variable name."
-    try:
-        from IPython import get_ipython
-        ns = get_ipython().user_ns
-    except Exception: return {}
-    return {k: v for k, v in ns.items() if isinstance(v, pd.DataFrame) and not k.startswith('_')}
+def _notebook_frames(shell=None) -> dict[str, pd.DataFrame]:
+    "DataFrames defined in the notebook of `shell` (default: the running IPython, if any), by variable name."
+    shell = shell or get_ipython()
+    if shell is None: return {}  # plain Python: there is no notebook to look in
+    return {k: v for k, v in shell.user_ns.items() if isinstance(v, pd.DataFrame) and not k.startswith('_')}
 
 # %% ../nbs/13_widget.ipynb #f91caeaa
 def parse_measured(text: str) -> pd.Series:
@@ -168,6 +167,44 @@ def _target_section(self: TaskSelector, model_name: str) -> W.Widget:
                    W.HBox([self.label_column, self.regression]), W.HBox([self.num_examples, self.seed]),
                    W.HBox([self.dataset_name, self.keep_copies]), self.model])
 
+# %% ../nbs/13_widget.ipynb #43143be3
+@patch
+def _set_frame(self: TaskSelector, df: pd.DataFrame, name: str):
+    if not isinstance(df, pd.DataFrame) or df.empty: raise ValueError(f"{name!r} holds no rows.")
+    self.frame, self.frame_name, self._hf = df, name, None
+    self.dataset_name.value = name
+    cols = [str(c) for c in df.columns]
+    texty = [c for c in cols if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    self.text_column.options, self.label_column.options = cols, cols
+    self.text_column2.options = [NONE] + cols
+    guess_text = next((c for c in ('text', 'sentence', 'review', 'content') if c in cols),
+                      texty[0] if texty else cols[0])
+    guess_label = next((c for c in ('label', 'labels', 'target', 'score', 'category') if c in cols and c != guess_text),
+                       next((c for c in cols if c != guess_text), cols[0]))
+    self.text_column.value, self.label_column.value, self.text_column2.value = guess_text, guess_label, NONE
+    self._preset_regression()
+    self._say(f"Loaded {name!r}: {len(df):,} rows, columns {cols}.", 'ok')
+
+@patch
+def _preset_regression(self: TaskSelector):
+    if self.frame is None or self.label_column.value not in self.frame.columns: return
+    labels = self.frame[self.label_column.value].dropna()
+    if len(labels): self.regression.value = bool(infer_is_regression(labels))
+
+# %% ../nbs/13_widget.ipynb #b869ae36
+@patch
+def target_dataset(self: TaskSelector) -> TaskDataset:
+    "The target `TaskDataset` the widget's settings describe."
+    if self.frame is None: raise ValueError("No target data yet: pick a DataFrame, load a file or a Hub dataset first.")
+    first, second = self.text_column.value, self.text_column2.value
+    text = first if second == NONE else (first, second)
+    kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value,
+              task_id=self.dataset_name.value.strip() or self.frame_name)
+    if self._hf is not None:
+        subset = self.hub_subset.value.strip() or None
+        return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=subset, **kw)
+    return TaskDataset.from_pandas(self.frame, text, self.label_column.value, **kw)
+
 # %% ../nbs/13_widget.ipynb #29c5e273
 @patch
 def refresh_frames(self: TaskSelector):
@@ -229,43 +266,6 @@ def load_data(self: TaskSelector):
         self._hf = hf
     else: self._pick_frame()
 
-@patch
-def _set_frame(self: TaskSelector, df: pd.DataFrame, name: str):
-    if not isinstance(df, pd.DataFrame) or df.empty: raise ValueError(f"{name!r} holds no rows.")
-    self.frame, self.frame_name, self._hf = df, name, None
-    self.dataset_name.value = name
-    cols = [str(c) for c in df.columns]
-    texty = [c for c in cols if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
-    self.text_column.options, self.label_column.options = cols, cols
-    self.text_column2.options = [NONE] + cols
-    guess_text = next((c for c in ('text', 'sentence', 'review', 'content') if c in cols),
-                      texty[0] if texty else cols[0])
-    guess_label = next((c for c in ('label', 'labels', 'target', 'score', 'category') if c in cols and c != guess_text),
-                       next((c for c in cols if c != guess_text), cols[0]))
-    self.text_column.value, self.label_column.value, self.text_column2.value = guess_text, guess_label, NONE
-    self._preset_regression()
-    self._say(f"Loaded {name!r}: {len(df):,} rows, columns {cols}.", 'ok')
-
-@patch
-def _preset_regression(self: TaskSelector):
-    if self.frame is None or self.label_column.value not in self.frame.columns: return
-    labels = self.frame[self.label_column.value].dropna()
-    if len(labels): self.regression.value = bool(infer_is_regression(labels))
-
-# %% ../nbs/13_widget.ipynb #b869ae36
-@patch
-def target_dataset(self: TaskSelector) -> TaskDataset:
-    "The target `TaskDataset` the widget's settings describe."
-    if self.frame is None: raise ValueError("No target data yet: pick a DataFrame, load a file or a Hub dataset first.")
-    first, second = self.text_column.value, self.text_column2.value
-    text = first if second == NONE else (first, second)
-    kw = dict(is_regression=self.regression.value, num_examples=self.num_examples.value or None, seed=self.seed.value,
-              task_id=self.dataset_name.value.strip() or self.frame_name)
-    if self._hf is not None:
-        subset = self.hub_subset.value.strip() or None
-        return TaskDataset.from_hf_dataset(self._hf, text, self.label_column.value, task_subset=subset, **kw)
-    return TaskDataset.from_pandas(self.frame, text, self.label_column.value, **kw)
-
 # %% ../nbs/13_widget.ipynb #59aaadba
 @patch
 def _esm_section(self: TaskSelector, esm_dir) -> W.Widget:
@@ -317,41 +317,6 @@ def _esms(self: TaskSelector, model: str) -> dict:
     if not esms: raise ValueError(f"None of the {len(repos)} ESMs found on the Hub could be loaded: {failed[:3]}…")
     return dict(esms=esms), failed
 
-# %% ../nbs/13_widget.ipynb #605f860d
-@patch
-def _step(self: TaskSelector, i: int, msg: str): self.progress.value, self.stage.value = i, msg
-
-@patch
-def run(self: TaskSelector) -> TaskRanking:
-    "Rank the chosen ESMs for the chosen target (what the Run button does)."
-    self.progress.bar_style = 'info'
-    self._say('')
-    self._step(0, 'Preparing the target data…')
-    ds = self.target_dataset()
-    model = self.model.value.strip() or DEFAULT_MODEL
-    self._step(1, 'Finding the ESMs…')
-    kw, failed = self._esms(model)
-    if model not in self._embedders: self._embedders[model] = Embedder(model, progress=False)
-    self._step(2, f'Embedding {len(ds):,} texts…')
-    X = self._embedders[model](ds.texts)
-    self._step(3, 'Scoring the ESMs…')
-    ranking = compute_task_ranking(ds, model, embeddings=X, method=self.method.value, progress=False,
-                                   keep_target_copies=self.keep_copies.value, **kw)
-    if failed:
-        hub_failed = pd.DataFrame(failed, columns=['ESM', 'Reason'])
-        ranking.skipped = pd.concat([ranking.skipped, hub_failed], ignore_index=True)
-    self.dataset, self.ranking = ds, ranking
-    self._ticked &= set(ranking.labels)
-    self._step(4, 'Done')
-    self.progress.bar_style = 'success'
-    dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
-    first_skipped = '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3])
-    skipped = f"; {len(ranking.skipped)} ESM(s) skipped: {first_skipped}" if len(ranking.skipped) else ''
-    self._first_page()
-    self._draw_bars()
-    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
-    return ranking
-
 # %% ../nbs/13_widget.ipynb #b4984987
 @patch
 def _results_section(self: TaskSelector) -> W.Widget:
@@ -368,98 +333,6 @@ def _results_section(self: TaskSelector) -> W.Widget:
     self.clear_button.on_click(lambda _: self._set_ticked(set()))
     tools = W.HBox([self.filter, self.prev_button, self.page_label, self.next_button, self.clear_button])
     return W.VBox([tools, self.table])
-
-# %% ../nbs/13_widget.ipynb #650b9e19
-@patch
-def view(self: TaskSelector) -> pd.DataFrame:
-    "The results as shown: filtered and sorted (all pages), with a `Task` label and a `Selected` column."
-    if self.ranking is None: return pd.DataFrame()
-    t = self.ranking.to_pandas()
-    t.insert(1, 'Task', self.ranking.labels)
-    t['Selected'] = t.Task.isin(self._ticked)
-    q = self.filter.value.strip().lower()
-    if q: t = t[t.Task.str.lower().str.contains(q, regex=False)]
-    col, asc = self._sort
-    return t.sort_values(col, ascending=asc, kind='stable').reset_index(drop=True)
-
-@patch
-def sort_by(self: TaskSelector, column: str, ascending: bool | None = None):
-    "Sort the table by `column` ('Rank', 'Task', 'Num Examples' or 'Score'); clicking a header does this."
-    if ascending is None: ascending = not self._sort[1] if self._sort[0] == column else column in ('Rank', 'Task')
-    self._sort = (column, ascending)
-    self._render()
-
-@patch
-def _first_page(self: TaskSelector):
-    self._page = 0
-    self._render()
-
-@patch
-def _turn(self: TaskSelector, step: int):
-    pages = max(1, -(-len(self.view()) // self.page_size))
-    self._page = min(max(0, self._page + step), pages - 1)
-    self._render()
-
-# %% ../nbs/13_widget.ipynb #911399ad
-@patch
-def _set_ticked(self: TaskSelector, ticked: set[str]):
-    self._ticked = set(ticked)
-    self._render()
-    self._guard(self._draw_bars)
-
-@patch
-def tick(self: TaskSelector, *tasks: str):
-    "Tick tasks by their label (as in the table's Task column)."
-    unknown = [t for t in tasks if self.ranking is None or t not in self.ranking.labels]
-    if unknown: raise ValueError(f"Not in the ranking: {unknown}.")
-    self._set_ticked(self._ticked | set(tasks))
-
-@patch
-def _on_tick(self: TaskSelector, task: str, value: bool):
-    "A checkbox changed: update the selection, the counter and the chart (the table itself stays as it is)."
-    self._ticked = self._ticked | {task} if value else self._ticked - {task}
-    self._update_label(len(self.view()))
-    self._guard(self._draw_bars)
-
-@patch(as_prop=True)
-def selected(self: TaskSelector) -> pd.DataFrame:
-    "The ticked tasks: their rows of the ranking table, best first."
-    if self.ranking is None: return pd.DataFrame()
-    t = self.ranking.to_pandas()
-    return t[[label in self._ticked for label in self.ranking.labels]].reset_index(drop=True)
-
-# %% ../nbs/13_widget.ipynb #10620035
-@patch
-def _update_label(self: TaskSelector, n: int):
-    start = self._page * self.page_size
-    shown = max(0, min(self.page_size, n - start))
-    filtered = f" (filtered from {len(self.ranking)})" if n != len(self.ranking) else ''
-    self.page_label.value = f"{start + 1 if shown else 0}–{start + shown} of {n}{filtered} · {len(self._ticked)} ticked"
-
-@patch
-def _render(self: TaskSelector):
-    v = self.view()
-    if self.ranking is None:
-        self.table.children = []
-        return
-    start = self._page * self.page_size
-    page = v.iloc[start:start + self.page_size]
-    self._update_label(len(v))
-    widths = '50px 80px minmax(240px, 3fr) 110px 110px'
-    heads = []
-    for col, label in [('Rank', 'Rank'), ('Task', 'Task'), ('Num Examples', 'Examples'), ('Score', 'Score')]:
-        arrow = (' ▲' if self._sort[1] else ' ▼') if self._sort[0] == col else ''
-        b = with_tooltip(W.Button(description=label + arrow, layout=W.Layout(width='auto')), f'sort by {label}')
-        b.on_click(lambda _, c=col: self.sort_by(c))
-        heads.append(b)
-    items = [W.HTML('<b>pick</b>')] + heads
-    for _, r in page.iterrows():
-        cb = W.Checkbox(value=bool(r.Selected), indent=False, layout=W.Layout(width='auto'))
-        cb.observe(lambda ch, t=r.Task: self._on_tick(t, ch['new']), 'value')
-        n = '' if pd.isna(r['Num Examples']) else f"{int(r['Num Examples']):,}"
-        items += [cb, W.Label(str(r.Rank)), W.Label(r.Task), W.Label(n), W.Label(f"{r.Score:.4f}")]
-    grid = W.Layout(grid_template_columns=widths, grid_gap='2px 8px', align_items='center')
-    self.table.children = [W.GridBox(items, layout=grid)]
 
 # %% ../nbs/13_widget.ipynb #f44dc929
 @patch
@@ -498,6 +371,99 @@ def _draw_bars(self: TaskSelector):
     if self.ranking is None or not len(self.ranking): return
     self._show(self.chart, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
 
+# %% ../nbs/13_widget.ipynb #650b9e19
+@patch
+def view(self: TaskSelector) -> pd.DataFrame:
+    "The results as shown: filtered and sorted (all pages), with a `Task` label and a `Selected` column."
+    if self.ranking is None: return pd.DataFrame()
+    t = self.ranking.to_pandas()
+    t.insert(1, 'Task', self.ranking.labels)
+    t['Selected'] = t.Task.isin(self._ticked)
+    q = self.filter.value.strip().lower()
+    if q: t = t[t.Task.str.lower().str.contains(q, regex=False)]
+    col, asc = self._sort
+    return t.sort_values(col, ascending=asc, kind='stable').reset_index(drop=True)
+
+# %% ../nbs/13_widget.ipynb #10620035
+@patch
+def _update_label(self: TaskSelector, n: int):
+    start = self._page * self.page_size
+    shown = max(0, min(self.page_size, n - start))
+    filtered = f" (filtered from {len(self.ranking)})" if n != len(self.ranking) else ''
+    self.page_label.value = f"{start + 1 if shown else 0}–{start + shown} of {n}{filtered} · {len(self._ticked)} ticked"
+
+@patch
+def _render(self: TaskSelector):
+    v = self.view()
+    if self.ranking is None:
+        self.table.children = []
+        return
+    start = self._page * self.page_size
+    page = v.iloc[start:start + self.page_size]
+    self._update_label(len(v))
+    widths = '50px 80px minmax(240px, 3fr) 110px 110px'
+    heads = []
+    for col, label in [('Rank', 'Rank'), ('Task', 'Task'), ('Num Examples', 'Examples'), ('Score', 'Score')]:
+        arrow = (' ▲' if self._sort[1] else ' ▼') if self._sort[0] == col else ''
+        b = with_tooltip(W.Button(description=label + arrow, layout=W.Layout(width='auto')), f'sort by {label}')
+        b.on_click(lambda _, c=col: self.sort_by(c))
+        heads.append(b)
+    items = [W.HTML('<b>pick</b>')] + heads
+    for _, r in page.iterrows():
+        cb = W.Checkbox(value=bool(r.Selected), indent=False, layout=W.Layout(width='auto'))
+        cb.observe(lambda ch, t=r.Task: self._on_tick(t, ch['new']), 'value')
+        n = '' if pd.isna(r['Num Examples']) else f"{int(r['Num Examples']):,}"
+        items += [cb, W.Label(str(r.Rank)), W.Label(r.Task), W.Label(n), W.Label(f"{r.Score:.4f}")]
+    grid = W.Layout(grid_template_columns=widths, grid_gap='2px 8px', align_items='center')
+    self.table.children = [W.GridBox(items, layout=grid)]
+
+@patch
+def _first_page(self: TaskSelector):
+    self._page = 0
+    self._render()
+
+@patch
+def _turn(self: TaskSelector, step: int):
+    pages = max(1, -(-len(self.view()) // self.page_size))
+    self._page = min(max(0, self._page + step), pages - 1)
+    self._render()
+
+# %% ../nbs/13_widget.ipynb #cdfc3a22
+@patch
+def sort_by(self: TaskSelector, column: str, ascending: bool | None = None):
+    "Sort the table by `column` ('Rank', 'Task', 'Num Examples' or 'Score'); clicking a header does this."
+    if ascending is None: ascending = not self._sort[1] if self._sort[0] == column else column in ('Rank', 'Task')
+    self._sort = (column, ascending)
+    self._render()
+
+# %% ../nbs/13_widget.ipynb #911399ad
+@patch
+def _set_ticked(self: TaskSelector, ticked: set[str]):
+    self._ticked = set(ticked)
+    self._render()
+    self._guard(self._draw_bars)
+
+@patch
+def tick(self: TaskSelector, *tasks: str):
+    "Tick tasks by their label (as in the table's Task column)."
+    unknown = [t for t in tasks if self.ranking is None or t not in self.ranking.labels]
+    if unknown: raise ValueError(f"Not in the ranking: {unknown}.")
+    self._set_ticked(self._ticked | set(tasks))
+
+@patch
+def _on_tick(self: TaskSelector, task: str, value: bool):
+    "A checkbox changed: update the selection, the counter and the chart (the table itself stays as it is)."
+    self._ticked = self._ticked | {task} if value else self._ticked - {task}
+    self._update_label(len(self.view()))
+    self._guard(self._draw_bars)
+
+@patch(as_prop=True)
+def selected(self: TaskSelector) -> pd.DataFrame:
+    "The ticked tasks: their rows of the ranking table, best first."
+    if self.ranking is None: return pd.DataFrame()
+    t = self.ranking.to_pandas()
+    return t[[label in self._ticked for label in self.ranking.labels]].reset_index(drop=True)
+
 # %% ../nbs/13_widget.ipynb #670376fa
 @patch
 def plot_measured(self: TaskSelector, measured=None, kind: str | None = None, baseline: float | None = None):
@@ -512,3 +478,38 @@ def plot_measured(self: TaskSelector, measured=None, kind: str | None = None, ba
     fig = plot_transfer(self.ranking, measured, kind=kind, baseline=baseline)
     self._show(self.transfer_chart, fig)
     return fig
+
+# %% ../nbs/13_widget.ipynb #605f860d
+@patch
+def _step(self: TaskSelector, i: int, msg: str): self.progress.value, self.stage.value = i, msg
+
+@patch
+def run(self: TaskSelector) -> TaskRanking:
+    "Rank the chosen ESMs for the chosen target (what the Run button does)."
+    self.progress.bar_style = 'info'
+    self._say('')
+    self._step(0, 'Preparing the target data…')
+    ds = self.target_dataset()
+    model = self.model.value.strip() or DEFAULT_MODEL
+    self._step(1, 'Finding the ESMs…')
+    kw, failed = self._esms(model)
+    if model not in self._embedders: self._embedders[model] = Embedder(model, progress=False)
+    self._step(2, f'Embedding {len(ds):,} texts…')
+    X = self._embedders[model](ds.texts)
+    self._step(3, 'Scoring the ESMs…')
+    ranking = compute_task_ranking(ds, model, embeddings=X, method=self.method.value, progress=False,
+                                   keep_target_copies=self.keep_copies.value, **kw)
+    if failed:
+        hub_failed = pd.DataFrame(failed, columns=['ESM', 'Reason'])
+        ranking.skipped = pd.concat([ranking.skipped, hub_failed], ignore_index=True)
+    self.dataset, self.ranking = ds, ranking
+    self._ticked &= set(ranking.labels)
+    self._step(4, 'Done')
+    self.progress.bar_style = 'success'
+    dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
+    first_skipped = '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3])
+    skipped = f"; {len(ranking.skipped)} ESM(s) skipped: {first_skipped}" if len(ranking.skipped) else ''
+    self._first_page()
+    self._draw_bars()
+    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
+    return ranking

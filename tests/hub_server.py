@@ -27,7 +27,8 @@ class Repo:
 
 class HubServer:
     """Serve `repos` (model id -> Repo), `datasets` (dataset id -> Repo) and `aliases` (old name -> canonical id, for
-    both kinds) on 127.0.0.1; count requests per path in `hits`."""
+    both kinds) on 127.0.0.1; count requests per path in `hits`; answer requests that bring a token in `refused_tokens`
+    with 401, as the Hub answers an invalid token."""
     user = 'tester'
 
     def tags_from_card(self, card: str) -> list:
@@ -50,6 +51,7 @@ class HubServer:
 
     def __init__(self, repos, aliases=None, datasets=None):
         self.repos, self.datasets, self.aliases, self.hits = repos, datasets or {}, aliases or {}, {}
+        self.refused_tokens = set()
         hub = self
         js = {'Content-Type': 'application/json'}
 
@@ -78,6 +80,9 @@ class HubServer:
                 url = urlparse(self.path)
                 path, q = unquote(url.path), parse_qs(url.query)
                 hub.hits[path] = hub.hits.get(path, 0) + 1
+                if self.headers.get('Authorization', '').removeprefix('Bearer ') in hub.refused_tokens:
+                    msg = 'Invalid credentials in Authorization header'
+                    return self.send(401, json.dumps({'error': msg}).encode(), {**js, 'X-Error-Message': msg})
                 if m := re.fullmatch(r'/api/(models|datasets)', path):
                     tags, repos = q.get('filter', []), hub.repos if m[1] == 'models' else hub.datasets
                     return self.json([dict(id=r, modelId=r, sha=repo.sha, tags=repo.tags, cardData=repo.card)

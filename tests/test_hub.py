@@ -2,9 +2,11 @@
 
 huggingface_hub is not mocked: HF_ENDPOINT points at the server (huggingface_hub reads it at import, so the
 constant is set too) and its own HTTP code runs. The cache is a fresh folder per test module."""
-import json, os, pickle, subprocess, sys
+import json, os, pickle, subprocess, sys, warnings
 import numpy as np, pytest, torch
 import huggingface_hub.constants as hf_constants
+from huggingface_hub import HfApi
+from huggingface_hub.utils import HfHubHTTPError
 from safetensors.torch import save
 from esm_nb.esm import ESM, ESMConfig
 from esm_nb import hub
@@ -92,6 +94,43 @@ def test_fetch_skips_every_broken_repo_with_its_reason(server):
     assert 'safetensors' in why['u/ESM_pickle'] and not any(k.endswith('.bin') for k in server.hits)
     assert 'not found (404)' in why['u/ESM_gone']
     assert 'did not answer in time' in why['u/ESM_slow']
+
+
+def test_fetch_configs_warns_with_the_reason_of_each_config_it_cannot_read(server):
+    ids = ['u/ESM_org__news', 'u/ESM_noconfig', 'u/ESM_badconfig', 'u/ESM_gone']
+    with pytest.warns(UserWarning, match='3 of 4 ESM configs could not be read') as caught:
+        configs = hub.fetch_configs(ids)
+    assert configs['u/ESM_org__news'].task_id == 'org/news' and [configs[r] for r in ids[1:]] == [None] * 3
+    why = next(str(w.message) for w in caught if 'ESM configs' in str(w.message))
+    assert 'u/ESM_noconfig: config.json or model.safetensors missing' in why
+    assert "u/ESM_badconfig: Invalid ESM config: 'task_id' must be a non-empty string" in why
+    assert 'u/ESM_gone: repository not found (404)' in why
+
+
+def test_fetch_configs_raises_what_is_not_a_failure_of_the_repo(server, monkeypatch):
+    "An invalid repo id is a reason like any other; an error in esm_nb or on this machine is raised, not made None."
+    with pytest.warns(UserWarning, match='not a repo id'):
+        assert hub.fetch_configs(['not a repo id']) == {'not a repo id': None}
+    def broken(*args, **kwargs): raise RuntimeError('a bug, not the Hub')
+    monkeypatch.setattr(hub, 'hf_hub_download', broken)
+    with pytest.raises(RuntimeError, match='a bug, not the Hub'):
+        hub.fetch_configs(['u/ESM_org__news'])
+
+
+def test_resolve_model_id_warns_of_a_name_the_hub_does_not_know(server):
+    with pytest.warns(UserWarning, match="the Hub knows no model 'bert-base-uncasd'.*check the spelling"):
+        assert hub.resolve_model_id('bert-base-uncasd') == 'bert-base-uncasd'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert hub.resolve_model_id('bert-base-uncased') == BASE  # an alias the Hub knows: resolved, no warning
+
+
+def test_resolve_model_id_raises_a_refused_token(server):
+    server.refused_tokens.add('hf_refused')
+    try:
+        with pytest.raises(HfHubHTTPError, match='Invalid credentials'):
+            hub.resolve_model_id('bert-base-uncased', api=HfApi(token='hf_refused'))
+    finally: server.refused_tokens.discard('hf_refused')
 
 
 def test_fetched_esm_scores_like_the_local_one(server, tmp_path):

@@ -332,6 +332,8 @@ def push_to_hub(self: ESM, repo_id: str | None = None, # default: '<user>/' + th
 # %% ../nbs/03_esm.ipynb #c4b1571d
 def esm_folders(folder: str | Path) -> list[Path]:
     "The ESM folders in `folder`: its sub-folders, or `folder` itself when it holds a config.json."
+    if not str(folder).strip():  # Path('') is the working folder: an empty name must not read whatever is there
+        raise FileNotFoundError("An empty name is not an ESM folder: pass a folder ('.' for the working folder).")
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"No such ESM folder: {folder}")
     if (folder/'config.json').exists(): dirs = [folder]

@@ -51,6 +51,8 @@ ESM_TAG = 'embedding_space_map'
 
 def resolve_model_id(model_name: str, api: HfApi | None = None) -> str:
     "The Hub's canonical id for `model_name` (follows redirects); the name itself, with a warning, if it cannot say."
+    if not model_name or not model_name.strip():
+        raise ValueError("An empty model name: pass a Hub model id (say 'bert-base-uncased') or a model folder.")
     if Path(model_name).is_dir(): return model_name
     try: return with_hub_retry((api or HfApi()).model_info, model_name).id
     except RepositoryNotFoundError as e:

@@ -1,17 +1,21 @@
-"""hf-dataset-selector's own example code runs on `esm_nb.hfselect` with only its import line changed.
+"""hf-dataset-selector's own example code and tests run on `esm_nb.hfselect` with only the import prefix changed.
 
-The README's quickstart and tutorials 1-4 run as written (tutorial 4's optuna and scikit-learn, which esm_nb does not
-need, are replaced by minimal stand-ins; its hf-dataset-selector calls are unchanged) against the local Hub stand-in
-(tests/hub_server.py): tiny BERTs under the models' Hub names, published-style ESM repos, and the datasets as Parquet
-files. Each ranking must equal the one esm_nb's native API gives on the same inputs. huggingface_hub, transformers and
-datasets are not mocked: their endpoint, cache and offline constants are patched as well as the environment, and the
-offline flags of the test command are undone for this module only."""
-import json, logging, subprocess
+The README's quickstart, tutorials 1-4 and hf-dataset-selector's own test files (tests/*.py of its 0.2.1 sdist) run as
+written, `hfselect` replaced by `esm_nb.hfselect` in the imports, submodule imports included (tutorial 4's optuna and
+scikit-learn, which esm_nb does not need, are replaced by minimal stand-ins; its hf-dataset-selector calls are
+unchanged). They run against the local Hub stand-in (tests/hub_server.py): tiny BERTs under the models' Hub names,
+published-style ESM repos, and the datasets as Parquet files. Each ranking must have hf-dataset-selector's rows (ESMs of
+the target dataset itself included) and equal the one esm_nb's native API gives on the same inputs. Every module of the
+package must hold the public names hf-dataset-selector's module of that path has, and every public callable its
+parameters. huggingface_hub, transformers and datasets are not mocked: their endpoint, cache and offline constants are
+patched as well as the environment, and the offline flags of the test command are undone for this module only."""
+import importlib, inspect, json, logging, os, subprocess, warnings
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, pandas as pd, pytest, torch
 from safetensors.torch import save
 from esm_nb import esm as native_esm, hub as native_hub, rank as native_rank
+from esm_nb.esm import ESMError
 from esm_nb.data import TaskDataset
 from esm_nb.embed import Embedder, make_tiny_bert
 from hub_server import HubServer, Repo
@@ -235,6 +239,59 @@ esm
 esm.config
 '''
 
+# hf-dataset-selector 0.2.1's own test files (tests/*.py of its sdist), only the import prefix changed. Its sdist does
+# not ship the conftest.py that provides their fixtures; the fixtures of the same names below give them the Hub
+# stand-in's models and the README's IMDB sample.
+PEER_TESTS = {
+    'test_embedding_dataset.py': '''\
+from esm_nb.hfselect.embedding_dataset import create_embedding_dataset
+
+
+def test_embedding_dataset(bert_model, bert_tokenizer, imdb_dataset):
+    embedding_dataset = create_embedding_dataset(
+        imdb_dataset, bert_model, bert_model, bert_tokenizer
+    )
+
+    assert len(embedding_dataset) == len(imdb_dataset)
+
+    filepath = "./test_embedding_dataset.npz"
+    embedding_dataset.save(filepath)
+    embedding_dataset = embedding_dataset.from_disk(filepath)
+
+    assert len(embedding_dataset) == len(imdb_dataset)
+''',
+    'test_esm_training.py': '''\
+from esm_nb.hfselect import ESMTrainer
+
+
+def test_esm_training(bert_model, bert_tokenizer, imdb_dataset):
+    trainer = ESMTrainer()
+
+    trainer.train_with_models(
+        dataset=imdb_dataset,
+        base_model=bert_model,
+        tuned_model=bert_model,
+        tokenizer=bert_tokenizer,
+    )
+''',
+    'test_ranking.py': '''\
+from esm_nb.hfselect import compute_task_ranking, find_esm_repo_ids
+
+
+def test_ranking(bert_model_name, imdb_dataset):
+    esm_repo_ids = find_esm_repo_ids(model_name=bert_model_name)[:12]
+    esm_repo_ids.append("fake_repo_ids_for_error_triggering")
+    esm_repo_ids.append("bert-base-multilingual-uncased")
+    esm_repo_ids += ["a" * i for i in range(200)]
+
+    task_ranking = compute_task_ranking(
+        imdb_dataset, model_name=bert_model_name, esm_repo_ids=esm_repo_ids
+    )
+
+    assert len(task_ranking) == 12
+''',
+}
+
 
 class KFold:
     "Stand-in for sklearn's KFold: shuffled folds of `range(len(X))`."
@@ -270,9 +327,13 @@ def esm_repo(task: str, seed: int, n: int, weight=None) -> Repo:
     return Repo(files, ['embedding_space_map', f'base_model:{MBERT}'], {'language': ['en'], 'datasets': [task]})
 
 
+# 12 ESMs, the first of them of the README's target (IMDB) itself: hf-dataset-selector's own test ranks the first 12
+# ESMs the Hub lists and expects 12 rows, the target's own ESM among them
 ESM_TASKS = [('stanfordnlp/imdb', 25000), ('fancyzhx/amazon_polarity', 10000), ('Yelp/yelp_review_full', 10000),
              ('SetFit/amazon_reviews_multi_en', 5000), ('SetFit/amazon_reviews_multi_de', 300),
-             ('fancyzhx/ag_news', 10000), ('nyu-mll/glue_sst2', 10000)]
+             ('fancyzhx/ag_news', 10000), ('nyu-mll/glue_sst2', 10000), ('dair-ai/emotion', 16000),
+             ('cornell-movie-review-data/rotten_tomatoes', 8530), ('SetFit/sst5', 8544),
+             ('mteb/tweet_sentiment_extraction', 10000), ('google-research-datasets/poem_sentiment', 892)]
 
 
 def model_files(path: str) -> dict:
@@ -320,34 +381,67 @@ def run(code: str, **names) -> dict:
     return ns
 
 
-def native_ranking(name: str, esms=None):
-    """The ranking of esm_nb's native API for the README's target (1000 examples, seed 42) of dataset `name`, indexed
-    by rank."""
-    target = TaskDataset.from_hugging_face(name, None, 'train', 'text', 'label', is_regression=False, num_examples=1000,
-                                           seed=42)
-    r = native_rank.compute_task_ranking(target, 'bert-base-multilingual-uncased', esms=esms, method='esm_logme',
-                                         batch_size=128, device='cpu', progress=False)  # hfselect scores by ESM-LogME
-    return target, r
+def native_ranking(target: TaskDataset, esms=None, keep_target_copies: bool = True):
+    """The ranking esm_nb's native API gives for `target` with the README's base model; by default with the target's
+    own ESMs, as hf-dataset-selector ranks them."""
+    return native_rank.compute_task_ranking(dataset=target, model_name='bert-base-multilingual-uncased', esms=esms,
+                                            method='esm_logme', batch_size=128, device='cpu', progress=False,
+                                            keep_target_copies=keep_target_copies)  # hfselect scores by ESM-LogME
+
+
+def hfselect_sample(n: int = 1000, seed: int = 42) -> list[str]:
+    "The IMDB texts hf-dataset-selector's README draws: the train split shuffled by `datasets` (seed 42), the first n."
+    import datasets
+    return list(datasets.load_dataset('stanfordnlp/imdb', split='train').shuffle(seed=seed).select(range(n))['text'])
 
 
 def assert_same_ranking(ours, native):
     pd.testing.assert_frame_equal(ours.to_pandas(), native.to_pandas().set_index('Rank'), check_exact=False, rtol=1e-12)
 
 
-SIGNATURES = ['Dataset.__init__', 'Dataset.from_hugging_face', 'compute_task_ranking', 'compute_scores',
-              'find_esm_repo_ids', 'find_esm_model_infos', 'fetch_esms', 'fetch_esm_configs', 'get_esm_coverage',
-              'ESMConfig.__init__', 'ESM.__init__', 'ESM.publish', 'ESM.save_pretrained', 'EmbeddingDataset.__init__',
-              'EmbeddingDataset.save', 'EmbeddingDataset.from_disk', 'create_embedding_dataset', 'ESMTrainer.__init__',
-              'ESMTrainer.train_with_embeddings', 'ESMTrainer.train_with_models']
-DUMP = """
-import inspect, json, sys, importlib
-m = importlib.import_module(sys.argv[1])
-def params(path):
-    obj = m
-    for part in path.split('.'): obj = getattr(obj, part)
-    return [(p.name, p.kind.name, 'REQUIRED' if p.default is p.empty else repr(p.default))
-            for p in inspect.signature(obj).parameters.values() if p.name not in ('self', 'cls')]
-print(json.dumps({path: params(path) for path in sys.argv[2:]}))
+def copy_warning(caught) -> str:
+    "The one warning about copies of the target among `caught`."
+    found = [str(w.message) for w in caught if 'keep_target_copies=False' in str(w.message)]
+    assert len(found) == 1, [str(w.message) for w in caught]
+    return found[0]
+
+
+# public callables whose parameters must be hfselect's: 'module:path', the module relative to the package
+SIGNATURES = [':Dataset.__init__', ':Dataset.from_hugging_face', ':compute_task_ranking', ':compute_scores',
+              ':find_esm_repo_ids', ':find_esm_model_infos', ':fetch_esms', ':fetch_esm_configs', ':get_esm_coverage',
+              ':ESMConfig.__init__', ':ESM.__init__', ':ESM.publish', ':ESM.save_pretrained',
+              ':EmbeddingDataset.__init__', ':EmbeddingDataset.save', ':EmbeddingDataset.from_disk',
+              ':create_embedding_dataset',
+              ':ESMTrainer.__init__', ':ESMTrainer.train_with_embeddings', ':ESMTrainer.train_with_models',
+              'task_ranking:TaskRanking.__init__', 'task_ranking:InvalidTaskRankingError.__init__',
+              'dataset:EmptyDatasetError.__init__', 'trainers:Trainer.__init__', 'logme:LogME.__init__',
+              'logme:LogME.fit', 'model_utils:get_pooled_output']
+# hf-dataset-selector's modules; logme_self_implemented is left out: hf-dataset-selector's own copy cannot be imported
+# (it imports a top-level module `logme`, which hf-dataset-selector does not install)
+MODULES = ['', 'setup_logger', 'version', 'esmconfig', 'esm', 'dataset', 'model_utils', 'embedding_dataset',
+           'task_ranking', 'logme', 'esm_logme', 'utils', 'trainers']
+# run in hf-dataset-selector's environment, and here (`facts(...)`)
+FACTS = """
+import inspect, json, logging, sys, importlib, types
+def facts(package, signatures, modules):
+    "Parameters of the `signatures` ('module:path') and public names of the `modules` of `package`."
+    def module(rel): return importlib.import_module(package + ('.' + rel if rel else ''))
+    def params(entry):
+        rel, path = entry.split(':')
+        obj = module(rel)
+        for part in path.split('.'): obj = getattr(obj, part)
+        return [[p.name, p.kind.name, 'REQUIRED' if p.default is p.empty else repr(p.default)]
+                for p in inspect.signature(obj).parameters.values() if p.name not in ('self', 'cls')]
+    def own(v):
+        "A name a module offers as the package's own: a class or function of the package, a constant, a logger."
+        if v is None or isinstance(v, types.ModuleType): return False  # @patch leaves the method's name None
+        if callable(v): return (getattr(v, '__module__', '') or '').startswith(package)
+        return type(v).__module__ == 'builtins' or isinstance(v, logging.Logger)
+    def names(rel): return sorted(n for n, v in vars(module(rel)).items() if not n.startswith('_') and own(v))
+    return {'signatures': {e: params(e) for e in signatures}, 'names': {rel: names(rel) for rel in modules},
+            'version': module('version').__version__}
+if __name__ == '__main__':
+    print(json.dumps(facts(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))))
 """
 
 
@@ -356,6 +450,18 @@ def peer_python() -> Path:
     out = subprocess.run(['bash', str(ROOT/'bench'/'setup_peer.sh')], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     return Path(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope='module')
+def facts(tmp_path_factory):
+    "Signatures and module names of hf-dataset-selector 0.2.1 (in its environment) and of esm_nb.hfselect."
+    # in a temporary folder: hfselect logs to ./hfselect_logs.log
+    out = subprocess.run([str(peer_python()), '-c', FACTS, 'hfselect', json.dumps(SIGNATURES), json.dumps(MODULES)],
+                         cwd=tmp_path_factory.mktemp('facts'), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ns = {}
+    exec(FACTS, ns)
+    return json.loads(out.stdout), ns['facts']('esm_nb.hfselect', SIGNATURES, MODULES)
 
 
 def test_readme_is_hfselects_own():
@@ -368,54 +474,99 @@ def test_readme_is_hfselects_own():
     assert quickstart.replace('from hfselect import', 'from esm_nb.hfselect import', 1) == README
 
 
-def test_signatures_are_hfselects(tmp_path):
+def test_signatures_are_hfselects(facts):
     "Every public callable takes hfselect's parameters, in its order, with its defaults (extra ones only keyword-only)."
-    import sys
-    def dump(py, module):  # run in tmp_path: hfselect logs to ./hfselect_logs.log
-        return json.loads(subprocess.run([str(py), '-c', DUMP, module, *SIGNATURES], cwd=tmp_path, check=True,
-                                         capture_output=True, text=True).stdout)
-    theirs, ours = dump(peer_python(), 'hfselect'), dump(sys.executable, 'esm_nb.hfselect')
+    theirs, ours = facts[0]['signatures'], facts[1]['signatures']
     for path in SIGNATURES:
         mine = [p for p in ours[path] if not (p[1] == 'KEYWORD_ONLY' and p[0] not in {q[0] for q in theirs[path]})]
-        if path == 'ESMConfig.__init__':  # the format version esm_nb writes, not hfselect's package version
+        if path == ':ESMConfig.__init__':  # the format version esm_nb writes, not hfselect's package version
             mine = [p for p in mine if p[0] != 'version']
             theirs[path] = [p for p in theirs[path] if p[0] != 'version']
         assert mine == theirs[path], path
 
 
+@pytest.mark.parametrize('rel', MODULES)
+def test_modules_have_hfselects_names(facts, rel):
+    """`from esm_nb.hfselect.<module> import <name>` works for every public name hfselect's module of that path has
+    (classes and functions of hfselect, constants, the logger), and `import *` gives exactly those names."""
+    theirs = facts[0]['names'][rel]
+    ours = importlib.import_module('esm_nb.hfselect' + ('.' + rel if rel else ''))
+    for name in theirs: getattr(ours, name)
+    assert sorted(ours.__all__) == theirs
+    assert set(facts[1]['names'][rel]) <= set(theirs)  # nothing of the package's own is public beyond them
+    assert facts[1]['version'] == facts[0]['version'] == '0.2.1'
+
+
 def test_readme_example(hub, capsys):
-    ns = run(README)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        ns = run(README)
     printed = capsys.readouterr().out.splitlines()
-    target, native = native_ranking('stanfordnlp/imdb')
-    assert ns['dataset'].texts == target.texts and (ns['dataset'].labels == target.labels).all()
-    assert_same_ranking(ns['task_ranking'], native)
+    assert ns['dataset'].texts == hfselect_sample()  # the texts hfselect ranks for, in its order
+    native = native_ranking(ns['dataset'])
     ranking = ns['task_ranking']
-    # every ESM is ranked but the broken one and, as esm_nb does unless told otherwise, the target's own
+    assert_same_ranking(ranking, native)
+    # hfselect's rows: every ESM but the broken one, the target's own (IMDB) included, named in a warning
+    assert len(ranking) == len(ESM_TASKS) and 'stanfordnlp/imdb' in set(ranking.to_pandas()['Task ID'])
+    assert ranking.skipped['ESM'].tolist() == ['esm-hub/ESM_broken_reviews']
+    assert 'NaN or Inf' in ranking.skipped['Reason'][0]
+    imdb_rank = ranking.to_pandas().reset_index().set_index('Task ID').loc['stanfordnlp/imdb', 'Rank']
+    message = copy_warning(caught)
+    assert f"{imdb_rank}. stanfordnlp/imdb" in message and message.startswith('1 of the 12 ranked tasks')
+    # a header (scored by ESM-LogME, as the ranking was) and the top 5
+    assert len(printed) == 6 and 'by ESM-LogME' in printed[0] and printed[1].startswith('  1. ')
+    assert 'Score: ' in printed[5] and printed[1].split()[1] == ranking.to_pandas()['Task ID'].iloc[0]
+
+
+PEER_README_ROWS = README.replace('from esm_nb.hfselect import', 'from hfselect import', 1) + """
+import json
+rows = task_ranking.to_pandas()
+print(json.dumps({'texts': list(dataset.dataset['text']), 'tasks': rows['Task ID'].tolist(),
+                  'scores': rows['Score'].tolist()}))
+"""
+
+
+def test_readme_rows_are_hfselects(hub, tmp_path):
+    """hf-dataset-selector 0.2.1 itself (in its environment) runs its README against the same Hub stand-in: the same
+    1000 texts, and the same rows in the same order, scores equal to 1e-8. The broken ESM is set aside for this run:
+    hf-dataset-selector fails on it (its LogME raises on the NaN features; it catches errors only while mapping)."""
+    broken = hub.repos.pop('esm-hub/ESM_broken_reviews')
+    try:
+        env = {**os.environ, 'HF_HUB_CACHE': str(tmp_path/'hub'), 'HF_DATASETS_CACHE': str(tmp_path/'ds')}
+        out = subprocess.run([str(peer_python()), '-c', PEER_README_ROWS], env=env, cwd=tmp_path, capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr[-3000:]
+        theirs = json.loads(out.stdout.strip().splitlines()[-1])
+        with pytest.warns(UserWarning, match='keep_target_copies=False'): ns = run(README)
+    finally: hub.repos['esm-hub/ESM_broken_reviews'] = broken
+    ours = ns['task_ranking'].to_pandas()
+    assert ns['dataset'].texts == theirs['texts']
+    assert ours['Task ID'].tolist() == theirs['tasks'] and len(theirs['tasks']) == len(ESM_TASKS)
+    np.testing.assert_allclose(ours['Score'], theirs['scores'], rtol=1e-8)
+
+
+def test_readme_example_leaving_out_the_target_copy(hub):
+    "`keep_target_copies=False`, the one argument the warning names, gives esm_nb's native ranking."
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        ns = run(README.replace('model_name="bert-base-multilingual-uncased"',
+                                'model_name="bert-base-multilingual-uncased", keep_target_copies=False'))
+    assert not [w for w in caught if 'keep_target_copies' in str(w.message)]
+    native = native_ranking(ns['dataset'], keep_target_copies=False)
+    ranking = ns['task_ranking']
+    assert_same_ranking(ranking, native)
     assert len(ranking) == len(ESM_TASKS) - 1 and 'stanfordnlp/imdb' not in set(ranking.to_pandas()['Task ID'])
     assert ranking.skipped['ESM'].tolist() == ['esm-hub/ESM_broken_reviews', 'esm-hub/ESM_stanfordnlp__imdb']
-    assert 'NaN or Inf' in ranking.skipped['Reason'][0] and 'keep_target_copies=True' in ranking.skipped['Reason'][1]
-    assert len(printed) == 6 and printed[1].startswith('  1. ') and 'Score: ' in printed[5]   # a header and the top 5
-    assert printed[1].split()[1] == ranking.to_pandas()['Task ID'].iloc[0]
-
-
-def test_readme_example_keeping_the_target_copy(hub):
-    ns = run(README.replace('model_name="bert-base-multilingual-uncased"',
-                            'model_name="bert-base-multilingual-uncased", keep_target_copies=True'))
-    target, _ = native_ranking('stanfordnlp/imdb')
-    native = native_rank.compute_task_ranking(target, 'bert-base-multilingual-uncased', method='esm_logme',
-                                              batch_size=128, device='cpu', progress=False, keep_target_copies=True)
-    assert_same_ranking(ns['task_ranking'], native)
-    assert len(ns['task_ranking']) == len(ESM_TASKS)
-    assert 'stanfordnlp/imdb' in set(ns['task_ranking'].to_pandas()['Task ID'])
 
 
 def test_tutorial_1_find_datasets(hub, capsys):
-    ns = run(TUTORIAL_1)
+    with pytest.warns(UserWarning, match='keep_target_copies=False'): ns = run(TUTORIAL_1)
     out = capsys.readouterr().out
-    assert f'The task ranking consists of {len(ESM_TASKS) - 1} intermediate datasets.' in out and '...' not in out
-    target, native = native_ranking('stanfordnlp/imdb')  # the Hub's id for the tutorial's 'imdb'
-    assert ns['dataset'].task_id == 'stanfordnlp/imdb' and ns['dataset'].texts == target.texts
-    assert_same_ranking(ns['task_ranking'], native)
+    assert f'The task ranking consists of {len(ESM_TASKS)} intermediate datasets.' in out
+    assert out.count('by ESM-LogME') == 1 and out.rstrip().endswith('...')  # the first ten of twelve, as hfselect
+    # the Hub's id for the tutorial's 'imdb', and hfselect's sample of it
+    assert ns['dataset'].task_id == 'stanfordnlp/imdb' and ns['dataset'].texts == hfselect_sample()
+    assert_same_ranking(ns['task_ranking'], native_ranking(ns['dataset']))
     assert ns['df'].index.name == 'Rank' and list(ns['df'].columns) == native_rank.COLUMNS[1:]
 
 
@@ -427,7 +578,7 @@ def test_tutorial_2_filter_esms(hub, capsys, caplog):
     # the broken repo, logged and left out
     assert 'Fetching ESMs failed for 1 of' in caplog.text and 'NaN or Inf' in caplog.text
     esms, failed = native_hub.fetch_esms(ns['filtered_repo_ids'], progress=False)
-    _, native = native_ranking('stanfordnlp/imdb', esms=esms)
+    native = native_ranking(ns['dataset'], esms=esms)
     ranking = ns['task_ranking']
     assert_same_ranking(ranking, native)
     assert ranking.skipped['ESM'].tolist() == [r for r, _ in failed] == ['esm-hub/ESM_broken_reviews']
@@ -477,7 +628,8 @@ def test_tutorial_4_advanced_esm_training(hub, tmp_path, monkeypatch, capsys):
 
 
 def test_hub_options_esm_nb_cannot_honour_raise(hub):
-    from esm_nb.hfselect import Dataset, compute_task_ranking, find_esm_repo_ids, get_esm_coverage, NoESMsFoundError
+    from esm_nb.hfselect import Dataset, compute_task_ranking, find_esm_repo_ids, get_esm_coverage
+    from esm_nb.hfselect.esm_logme import NoESMsFoundError
     assert get_esm_coverage()[MBERT] == len(ESM_TASKS) + 1
     with pytest.raises(NotImplementedError, match='Pass model_name'): find_esm_repo_ids()
     with pytest.raises(NotImplementedError, match='tag filters'):
@@ -487,3 +639,96 @@ def test_hub_options_esm_nb_cannot_honour_raise(hub):
     target = Dataset.from_hugging_face('imdb', 'train', 'text', 'label', False, num_examples=50, seed=0)
     with pytest.raises(NoESMsFoundError, match='repository not found'):
         compute_task_ranking(target, 'bert-base-multilingual-uncased', esm_repo_ids=['esm-hub/ESM_nothing_here'])
+
+
+def test_tutorial_2_with_submodule_imports(hub):
+    """Tutorial 2 importing each name from the module hfselect defines it in (as users' code may), prefix changed:
+    the same repos, ESMs and ranking."""
+    code = (TUTORIAL_2.replace('from esm_nb.hfselect import find_esm_repo_ids, fetch_esm_configs, Dataset',
+                               'from esm_nb.hfselect.utils import find_esm_repo_ids, fetch_esm_configs\n'
+                               'from esm_nb.hfselect.dataset import Dataset')
+            .replace('from esm_nb.hfselect import fetch_esms', 'from esm_nb.hfselect.utils import fetch_esms')
+            .replace('from esm_nb.hfselect import Dataset, compute_task_ranking',
+                     'from esm_nb.hfselect.dataset import Dataset\n'
+                     'from esm_nb.hfselect.esm_logme import compute_task_ranking'))
+    assert 'from esm_nb.hfselect import' not in code
+    ns, top = run(code), run(TUTORIAL_2)
+    assert ns['filtered_repo_ids'] == top['filtered_repo_ids']
+    assert [e.config.task_id for e in ns['esms']] == [e.config.task_id for e in top['esms']]
+    pd.testing.assert_frame_equal(ns['task_ranking'].to_pandas(), top['task_ranking'].to_pandas())
+
+
+@pytest.fixture(scope='module')
+def bert_model_name(hub): return 'bert-base-multilingual-uncased'
+
+
+@pytest.fixture(scope='module')
+def bert_model(bert_model_name):
+    from transformers import BertModel
+    return BertModel.from_pretrained(bert_model_name)
+
+
+@pytest.fixture(scope='module')
+def bert_tokenizer(bert_model_name):
+    from transformers import BertTokenizer
+    return BertTokenizer.from_pretrained(bert_model_name)
+
+
+@pytest.fixture(scope='module')
+def imdb_dataset(hub):
+    "The README's target: 1000 examples of IMDB's train split, seed 42."
+    from esm_nb.hfselect import Dataset
+    return Dataset.from_hugging_face(name='imdb', split='train', text_col='text', label_col='label',
+                                     is_regression=False, num_examples=1000, seed=42)
+
+
+def run_peer_test(file: str, fixtures: dict):
+    "Run the test functions of one of hf-dataset-selector's own test files, its fixtures given by name."
+    ns = run(PEER_TESTS[file])
+    tests = [f for name, f in ns.items() if name.startswith('test_') and callable(f)]
+    assert tests, file
+    for test in tests: test(**{name: fixtures[name] for name in inspect.signature(test).parameters})
+    return ns
+
+
+def test_hfselects_test_embedding_dataset(bert_model, bert_tokenizer, imdb_dataset, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # it writes ./test_embedding_dataset.npz
+    run_peer_test('test_embedding_dataset.py', dict(bert_model=bert_model, bert_tokenizer=bert_tokenizer,
+                                                    imdb_dataset=imdb_dataset))
+    assert (tmp_path/'test_embedding_dataset.npz').is_file()
+
+
+def test_hfselects_test_esm_training(bert_model, bert_tokenizer, imdb_dataset):
+    run_peer_test('test_esm_training.py', dict(bert_model=bert_model, bert_tokenizer=bert_tokenizer,
+                                               imdb_dataset=imdb_dataset))
+
+
+def test_hfselects_test_ranking(bert_model_name, imdb_dataset, caplog):
+    """hf-dataset-selector's ranking test: the first 12 ESMs the Hub lists (the target's own among them) plus 202 repo
+    ids that fail (one that does not exist, a model that is not an ESM, 'a' * i for i < 200: the empty id, ids not on
+    the Hub, ids too long to be valid) rank as 12 rows, with a warning naming the target's copy."""
+    with pytest.warns(UserWarning, match=r"stanfordnlp/imdb.*keep_target_copies=False"):
+        run_peer_test('test_ranking.py', dict(bert_model_name=bert_model_name, imdb_dataset=imdb_dataset))
+    assert 'Fetching ESMs failed for 202 of 214 repo IDs' in caplog.text and 'An empty name' in caplog.text
+
+
+def test_empty_repo_id_is_refused_not_read_as_the_working_folder(hub, tmp_path, monkeypatch, caplog):
+    "Even where the working folder holds an ESM, '' is no repo id: esm_nb and esm_nb.hfselect refuse it."
+    from esm_nb.hfselect import ESM, fetch_esms, fetch_esm_configs
+    from esm_nb.hfselect.esm_logme import NoESMsFoundError, compute_task_ranking
+    here = native_esm.ESM(native_esm.ESMConfig(MBERT, 'org/working-folder', esm_embedding_dim=32))
+    here.save_pretrained(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert native_esm.ESM.from_pretrained('.').config.task_id == 'org/working-folder'  # named, it loads
+    for load in (native_esm.ESM.from_pretrained, ESM.from_pretrained):
+        for empty in ('', '  '):
+            with pytest.raises(ESMError, match="An empty name is neither an ESM folder nor a Hub repo id"): load(empty)
+    esms, failed = native_hub.fetch_esms(['', 'esm-hub/ESM_fancyzhx__ag_news'], progress=False)
+    assert [e.config.task_id for e in esms] == ['fancyzhx/ag_news'] and failed[0][0] == ''
+    assert 'empty name' in failed[0][1]
+    with caplog.at_level(logging.WARNING, logger='esm_nb.hfselect'):
+        assert fetch_esms(['']) == [] and fetch_esm_configs(['', 'esm-hub/ESM_fancyzhx__ag_news'])[0].num_examples
+    assert 'An empty name' in caplog.text and "'': an empty name is not a Hub repo id" in caplog.text
+    target = TaskDataset.from_lists(['good film', 'bad film'] * 5, [1, 0] * 5)
+    with pytest.raises(NoESMsFoundError, match='An empty name'):
+        compute_task_ranking(target, 'bert-base-multilingual-uncased', esm_repo_ids=[''])

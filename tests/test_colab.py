@@ -108,9 +108,10 @@ def run_notebook(nb: Path, env: dict, tmp: Path, *replace):
     print(r.stdout)
 
 
-# what each tutorial must ask of the Hub stand-in: 20 searches it for ESMs, 21 publishes to it, 22 works offline
-HUB_USE = {'20_tutorial_find': '/api/models', '21_tutorial_build_publish': '/api/repos/create',
-           '22_tutorial_interactive': None}
+# what each tutorial must ask of the Hub stand-in (a path prefix), and what it must not: 20 searches it for ESMs, 21
+# publishes to it; 22 ranks the bundled zoo, so it fetches the base model (as on Colab) but never searches for ESMs
+HUB_USE = {'20_tutorial_find': ('/api/models', None), '21_tutorial_build_publish': ('/api/repos/create', None),
+           '22_tutorial_interactive': ('/sentence-transformers/all-MiniLM-L6-v2/resolve/', '/api/models')}
 
 
 @pytest.mark.parametrize('tutorial', list(HUB_USE))
@@ -122,8 +123,9 @@ def test_tutorial_runs_like_on_colab(tutorial, wheel, hub, tmp_path):
     run_notebook(ROOT/'nbs'/f'{tutorial}.ipynb', kernel_env(hub, tmp_path), tmp_path,
                  (GIT_URL, f'esm_nb @ {wheel.as_uri()}'))
     assert colab_env.changed_since_build() == [], "the tutorial's install cell changed Colab's packages"
-    if HUB_USE[tutorial]: assert any(p.startswith(HUB_USE[tutorial]) for p in hub.hits), sorted(hub.hits)
-    else: assert hub.hits == {}, f"{tutorial} should run offline, but asked the Hub for {sorted(hub.hits)}"
+    must, must_not = HUB_USE[tutorial]
+    assert any(p.startswith(must) for p in hub.hits), f"{tutorial} never asked the Hub for {must}: {sorted(hub.hits)}"
+    assert must_not not in hub.hits, f"{tutorial} asked the Hub for {must_not}: {sorted(hub.hits)}"
 
 
 def test_widget_tests_on_ipywidgets_7(wheel, hub, tmp_path):

@@ -239,58 +239,33 @@ esm
 esm.config
 '''
 
-# hf-dataset-selector 0.2.1's own test files (tests/*.py of its sdist), only the import prefix changed. Its sdist does
-# not ship the conftest.py that provides their fixtures; the fixtures of the same names below give them the Hub
-# stand-in's models and the README's IMDB sample.
-PEER_TESTS = {
-    'test_embedding_dataset.py': '''\
-from esm_nb.hfselect.embedding_dataset import create_embedding_dataset
+PEER_SDIST = ('hf-dataset-selector', 'hf_dataset_selector-0.2.1.tar.gz',
+              '3424fb7a0c4ed424eeec7264288bda94fa5a2c4dd6ade2b1e8bbbe54faa147fe')
 
 
-def test_embedding_dataset(bert_model, bert_tokenizer, imdb_dataset):
-    embedding_dataset = create_embedding_dataset(
-        imdb_dataset, bert_model, bert_model, bert_tokenizer
-    )
-
-    assert len(embedding_dataset) == len(imdb_dataset)
-
-    filepath = "./test_embedding_dataset.npz"
-    embedding_dataset.save(filepath)
-    embedding_dataset = embedding_dataset.from_disk(filepath)
-
-    assert len(embedding_dataset) == len(imdb_dataset)
-''',
-    'test_esm_training.py': '''\
-from esm_nb.hfselect import ESMTrainer
+def peer_test_files() -> dict[str, str]:
+    """hf-dataset-selector 0.2.1's own test files (tests/*.py of its sdist, from PyPI once, checked), with only the
+    import prefix changed. Its sdist does not ship the conftest.py that provides their fixtures; the fixtures of the
+    same names below give them the Hub stand-in's models and the README's IMDB sample."""
+    import re, tarfile
+    from esm_nb.corpora import fetch_sdist
+    with tarfile.open(fetch_sdist(*PEER_SDIST)) as tar:
+        files = {Path(m.name).name: tar.extractfile(m).read().decode() for m in tar.getmembers()
+                 if re.fullmatch(r'[^/]+/tests/test_\w+\.py', m.name)}
+    return {name: re.sub(r'^(from|import) hfselect\b', r'\1 esm_nb.hfselect', text, flags=re.M)
+            for name, text in files.items()}
 
 
-def test_esm_training(bert_model, bert_tokenizer, imdb_dataset):
-    trainer = ESMTrainer()
-
-    trainer.train_with_models(
-        dataset=imdb_dataset,
-        base_model=bert_model,
-        tuned_model=bert_model,
-        tokenizer=bert_tokenizer,
-    )
-''',
-    'test_ranking.py': '''\
-from esm_nb.hfselect import compute_task_ranking, find_esm_repo_ids
+@pytest.fixture(scope='module')
+def peer_tests(): return peer_test_files()
 
 
-def test_ranking(bert_model_name, imdb_dataset):
-    esm_repo_ids = find_esm_repo_ids(model_name=bert_model_name)[:12]
-    esm_repo_ids.append("fake_repo_ids_for_error_triggering")
-    esm_repo_ids.append("bert-base-multilingual-uncased")
-    esm_repo_ids += ["a" * i for i in range(200)]
-
-    task_ranking = compute_task_ranking(
-        imdb_dataset, model_name=bert_model_name, esm_repo_ids=esm_repo_ids
-    )
-
-    assert len(task_ranking) == 12
-''',
-}
+def test_peer_test_files_are_all_run(peer_tests):
+    "Every test file of the sdist is run below, and its only change is the import prefix."
+    assert sorted(peer_tests) == ['test_embedding_dataset.py', 'test_esm_training.py', 'test_ranking.py']
+    for text in peer_tests.values():
+        assert 'esm_nb.hfselect' in text and not any(line.split()[1].startswith('hfselect') for line in
+                                                     text.splitlines() if line.startswith(('from ', 'import ')))
 
 
 class KFold:
@@ -682,33 +657,33 @@ def imdb_dataset(hub):
                                      is_regression=False, num_examples=1000, seed=42)
 
 
-def run_peer_test(file: str, fixtures: dict):
+def run_peer_test(code: str, fixtures: dict):
     "Run the test functions of one of hf-dataset-selector's own test files, its fixtures given by name."
-    ns = run(PEER_TESTS[file])
+    ns = run(code)
     tests = [f for name, f in ns.items() if name.startswith('test_') and callable(f)]
-    assert tests, file
+    assert tests, code
     for test in tests: test(**{name: fixtures[name] for name in inspect.signature(test).parameters})
     return ns
 
 
-def test_hfselects_test_embedding_dataset(bert_model, bert_tokenizer, imdb_dataset, tmp_path, monkeypatch):
+def test_hfselects_test_embedding_dataset(peer_tests, bert_model, bert_tokenizer, imdb_dataset, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # it writes ./test_embedding_dataset.npz
-    run_peer_test('test_embedding_dataset.py', dict(bert_model=bert_model, bert_tokenizer=bert_tokenizer,
+    run_peer_test(peer_tests['test_embedding_dataset.py'], dict(bert_model=bert_model, bert_tokenizer=bert_tokenizer,
                                                     imdb_dataset=imdb_dataset))
     assert (tmp_path/'test_embedding_dataset.npz').is_file()
 
 
-def test_hfselects_test_esm_training(bert_model, bert_tokenizer, imdb_dataset):
-    run_peer_test('test_esm_training.py', dict(bert_model=bert_model, bert_tokenizer=bert_tokenizer,
+def test_hfselects_test_esm_training(peer_tests, bert_model, bert_tokenizer, imdb_dataset):
+    run_peer_test(peer_tests['test_esm_training.py'], dict(bert_model=bert_model, bert_tokenizer=bert_tokenizer,
                                                imdb_dataset=imdb_dataset))
 
 
-def test_hfselects_test_ranking(bert_model_name, imdb_dataset, caplog):
+def test_hfselects_test_ranking(peer_tests, bert_model_name, imdb_dataset, caplog):
     """hf-dataset-selector's ranking test: the first 12 ESMs the Hub lists (the target's own among them) plus 202 repo
     ids that fail (one that does not exist, a model that is not an ESM, 'a' * i for i < 200: the empty id, ids not on
     the Hub, ids too long to be valid) rank as 12 rows, with a warning naming the target's copy."""
     with pytest.warns(UserWarning, match=r"stanfordnlp/imdb.*keep_target_copies=False"):
-        run_peer_test('test_ranking.py', dict(bert_model_name=bert_model_name, imdb_dataset=imdb_dataset))
+        run_peer_test(peer_tests['test_ranking.py'], dict(bert_model_name=bert_model_name, imdb_dataset=imdb_dataset))
     assert 'Fetching ESMs failed for 202 of 214 repo IDs' in caplog.text and 'An empty name' in caplog.text
 
 

@@ -10,7 +10,6 @@ import numpy as np, pandas as pd
 from scipy import stats
 from .metrics import regret_at_k
 from .rank import TaskRanking
-from .methods import METHODS
 
 # %% auto #0
 __all__ = ['align_measured', 'plot_predicted_vs_measured', 'plot_transfer', 'rank_comparison', 'compare_rankings']
@@ -98,7 +97,7 @@ def plot_transfer(ranking: TaskRanking, measured, kind: str = 'score', baseline:
     a = align_measured(ranking, measured)
     return plot_predicted_vs_measured(a.score, a.measured, list(a.task) if annotate else None, kind, baseline, ks, ax,
                                       title=f"Ranking for {ranking.target}: predicted vs. measured",
-                                      predicted_label=f"{METHODS[ranking.method].label} score")
+                                      predicted_label=f"{ranking.method_label} score")
 
 # %% ../nbs/12_plots.ipynb #ca39db8c
 def rank_comparison(a: TaskRanking, b: TaskRanking) -> pd.DataFrame:

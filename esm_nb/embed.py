@@ -15,8 +15,8 @@ from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'PACKAGED_MODELS', 'POOLINGS', 'PAD_VALUES', 'model_path', 'pooling_for', 'pool', 'make_tiny_bert',
-           'quiet_transformers', 'check_text_list', 'encode', 'padded_arrays', 'pad_batch', 'default_device',
-           'cache_key', 'Embedder']
+           'quiet_transformers', 'check_text_list', 'encode', 'padded_arrays', 'pad_batch', 'as_device', 'cache_key',
+           'Embedder']
 
 # %% ../nbs/01_embed.ipynb #bab0b50b
 DEFAULT_MODEL = 'sentence-transformers/all-MiniLM-L6-v2'
@@ -139,7 +139,19 @@ def pad_batch(tokenizer, enc: dict, idx, device) -> dict:
     return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
 
 # %% ../nbs/01_embed.ipynb #408d247d
-def default_device() -> torch.device: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+def as_device(device: str | torch.device | None = None, # None: the GPU if torch sees one, else the CPU
+              argument: str = 'device', # the argument's name, for the error message
+             ) -> torch.device:
+    "`device` as a torch device this machine has; an error naming what to pass instead."
+    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: checked = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"{argument}={device!r} is not a device torch knows: use 'cpu', 'cuda' or 'cuda:0'.") from e
+    if checked.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"{argument}={device!r}, but torch sees no CUDA device here: use {argument}='cpu'.")
+    if checked.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f"{argument}={device!r}, but torch sees no MPS device here: use {argument}='cpu'.")
+    return checked
 
 def cache_key(*parts) -> str:
     "A stable hash of JSON-serialisable parts."
@@ -170,7 +182,7 @@ class Embedder:
         with quiet_transformers():
             self.tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(path)
             model = model if model is not None else AutoModel.from_pretrained(path)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = as_device(device)
         self.model = model.to(self.device, dtype=dtype).eval() if dtype else model.to(self.device).eval()
         self.pooling = pooling or pooling_for(model_name, getattr(self.model.config, 'model_type', None))
         if self.pooling not in POOLINGS: raise ValueError(f"Unknown pooling {self.pooling!r}: use one of {POOLINGS}.")

@@ -12,7 +12,7 @@ import numpy as np, torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 from .data import TaskDataset
-from .embed import Embedder, model_path, default_device, quiet_transformers, encode, pad_batch, DEFAULT_MODEL
+from .embed import Embedder, model_path, as_device, quiet_transformers, encode, pad_batch, DEFAULT_MODEL
 from .esm import ESMConfig, fit_esm
 
 # %% auto #0
@@ -46,7 +46,7 @@ def finetune(dataset: TaskDataset,
              device: str | torch.device | None = None, # None: GPU when available
              progress: bool = True):
     "Fine-tune `model_name` on `dataset`; return `(model, tokenizer, losses)` with the per-step training losses."
-    device = torch.device(device) if device is not None else default_device()
+    device = as_device(device)
     path = model_path(model_name)
     torch.manual_seed(seed)
     np.random.seed(seed)

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .data import TaskDataset, check_target, task_label
-from .embed import Embedder, DEFAULT_MODEL
+from .embed import Embedder, DEFAULT_MODEL, as_device
 from .esm import ESM, ESMConfig, esm_folders, iter_esm_folder
 from .bank import ESMBank
 from .logme import Precision, as_precision
@@ -186,9 +186,7 @@ def scoring_options(method: str | Method = DEFAULT_METHOD, # an ESM method of `e
                    ) -> ScoringOptions:
     "The options every ranking takes, each checked once."
     m = ranking_method(method)
-    try: device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device={device!r} is not a device torch knows: use 'cpu', 'cuda' or 'cuda:0'.") from e
+    device = as_device(device)
     _positive('workers', workers, none_ok=True)
     _positive('chunk_size', chunk_size)
     return ScoringOptions(m, as_precision(precision, device), device, workers, chunk_size, bool(progress),

@@ -14,7 +14,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .data import TaskDataset
-from .embed import Embedder, DEFAULT_MODEL, default_device, encode, pad_batch
+from .embed import Embedder, DEFAULT_MODEL, as_device, encode, pad_batch
 from .esm import ESM, ESMConfig, fit_esm
 from .finetune import FineTuneBudget, finetune
 from .methods import METHODS, DEFAULT_METHOD, Source, Target, get_method, score_sources, word_types
@@ -97,7 +97,7 @@ class TransferRunner:
         if unknown: raise ValueError(f"Unknown ESM fit(s) {unknown}; use {list(ESM_FITS)}.")
         self.esm_fits = tuple(esm_fits)
         self.source_sizes = {n: len(ds) for n, ds in self.sources.items()} | dict(source_sizes or {})
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = as_device(device)
         self.progress, self.log = progress, log
         for name, pair in self.targets.items(): self._check_target(name, pair)
         self._check_experiment()

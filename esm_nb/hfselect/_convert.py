@@ -7,6 +7,7 @@ Docs: https://esm-nb.github.io/esm_nb/hfselect_convert.html.md"""
 # %% ../../nbs/14a_hfselect_convert.ipynb #84513834
 from __future__ import annotations
 import torch
+from .. import embed
 from ..data import TaskDataset
 
 # %% auto #0
@@ -16,15 +17,7 @@ __all__ = ['as_device', 'set_class', 'as_target', 'loaded_model_name']
 def as_device(device_name: str, # hfselect's `device_name`: 'cpu', 'cuda', 'cuda:1', 'mps'
              ) -> torch.device:
     "hfselect's `device_name` as esm_nb's `device=`; an error naming what to use when torch does not have it."
-    try: device = torch.device(device_name)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device_name={device_name!r} is not a device torch knows: "
-                         "use 'cpu', 'cuda' or 'cuda:0'.") from e
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device_name={device_name!r}, but torch sees no CUDA device here: use device_name='cpu'.")
-    if device.type == 'mps' and not torch.backends.mps.is_available():
-        raise ValueError(f"device_name={device_name!r}, but torch sees no MPS device here: use device_name='cpu'.")
-    return device
+    return embed.as_device(device_name, argument='device_name')
 
 # %% ../../nbs/14a_hfselect_convert.ipynb #f70daceb
 def set_class(obj, cls: type):

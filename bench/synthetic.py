@@ -85,13 +85,13 @@ def scoring_zoo(d, k_max):
 
 
 def zoo_subset(root, k):
-    "`(folder, bank)`: a folder of links to the first k ESMs of `scoring_zoo`'s `root`, and a bank file of them."
+    "`(folder, bank)`: a folder of links to the first k ESMs of `scoring_zoo`'s `root`, and a bank of them."
     from esm_nb.esm import ESM
     from esm_nb.bank import save_bank
-    folder, bank = root / f'k{k}', root / f'bank{k}.safetensors'
+    folder, bank = root / f'k{k}', root / f'bank{k}'
     if not folder.exists():
         folder.mkdir()
         for i in range(k): (folder / f'esm_{i:04d}').symlink_to(root / 'all' / f'esm_{i:04d}')
-    if not bank.exists():
+    if not (bank / 'bank.json').exists():
         save_bank([ESM.from_pretrained(folder / f'esm_{i:04d}') for i in range(k)], bank)
     return folder, bank

@@ -1,4 +1,4 @@
-"""Many linear ESMs in one file, read chunk by chunk so memory stays flat however many it holds.
+"""Many linear ESMs in a few large files, read chunk by chunk so memory stays flat however many there are.
 
 Docs: https://esm-nb.github.io/esm_nb/bank.html.md"""
 
@@ -6,20 +6,116 @@ Docs: https://esm-nb.github.io/esm_nb/bank.html.md"""
 
 # %% ../nbs/03a_bank.ipynb #8ead0e15
 from __future__ import annotations
-import json
+import json, time
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
-from safetensors.torch import save_file
+from fastcore.basics import patch
 from .esm import ESM, ESMConfig, ESMError
 
 # %% auto #0
-__all__ = ['BANK_FORMAT', 'save_bank', 'ESMBank']
+__all__ = ['BANK_FORMAT', 'SHARDED_FORMAT', 'MANIFEST', 'SHARD_BYTES', 'BANK_DTYPES', 'FLOAT16_CONTRACT', 'BankEntry',
+           'bank_dtype', 'BankWriter', 'save_bank', 'BankShard', 'ESMBank']
 
-# %% ../nbs/03a_bank.ipynb #7c23bfc0
-BANK_FORMAT = 'esm_nb.bank/1'
+# %% ../nbs/03a_bank.ipynb #275d59e4
+BANK_FORMAT = 'esm_nb.bank/1' # one safetensors file (earlier versions): still read
+SHARDED_FORMAT = 'esm_nb.bank/2' # a folder: bank.json and safetensors shards
+MANIFEST = 'bank.json'
+SHARD_BYTES = 2**29 # 512 MB: a 1,500-ESM bank of d=768 is 7 float32 or 4 float16 shards, downloaded in parallel
+BANK_DTYPES = {'float32': (np.float32, 'F32'), 'float16': (np.float16, 'F16')}
+FLOAT16_CONTRACT = 1e-3 # max relative score error of a float16 bank against float32 (measured: see the text)
 
-def save_bank(esms: list[ESM], path: str | Path) -> Path:
-    "Stack linear ESMs of one dimension into one safetensors bank file."
+@dataclass(frozen=True)
+class BankEntry:
+    "One ESM of a bank: its config, and the Hub repo and commit it was built from (None for local ESMs)."
+    config: ESMConfig
+    repo_id: str | None = None
+    revision: str | None = None
+    @property
+    def name(self) -> str: return self.repo_id or self.config.name
+    def to_dict(self) -> dict: return dict(repo_id=self.repo_id, revision=self.revision, config=self.config.to_dict())
+    @classmethod
+    def from_dict(cls, d: dict) -> BankEntry:
+        return cls(ESMConfig.from_dict(d['config']), d.get('repo_id'), d.get('revision'))
+
+def bank_dtype(dtype: str) -> str:
+    "`dtype` if a bank can store weights in it, else an error naming those it can."
+    if dtype not in BANK_DTYPES:
+        raise ValueError(f"A bank stores weights as {' or '.join(BANK_DTYPES)}, not {dtype!r}.")
+    return dtype
+
+def _stored(W, b, dim: int, dtype: str) -> tuple[np.ndarray, np.ndarray] | str:
+    "`(W, b)` as a bank stores them, or why they cannot be stored."
+    W, b = np.asarray(W, np.float32), np.asarray(b, np.float32)
+    if W.shape != (dim, dim) or b.shape != (dim,):
+        return f"weights of shape {W.shape} and bias {b.shape} do not fit a bank of dimension {dim}"
+    if not (np.isfinite(W).all() and np.isfinite(b).all()): return "weights contain NaN or Inf"
+    big = float(np.abs(W).max(initial=0))
+    if dtype == 'float16' and big > np.finfo(np.float16).max:
+        return f"a weight of {big:.3g} is beyond float16's range: store this bank as float32"
+    return W.astype(BANK_DTYPES[dtype][0]), b
+
+# %% ../nbs/03a_bank.ipynb #d9213777
+def _write_shard(path: Path, Ws: list[np.ndarray], bs: list[np.ndarray], first: int):
+    "A safetensors file of `weight` (k×d×d) and `bias` (k×d) written piece by piece (no stacked copy)."
+    k, d, code = len(Ws), Ws[0].shape[0], BANK_DTYPES[str(Ws[0].dtype)][1]
+    w_bytes = sum(W.nbytes for W in Ws)
+    header = {'weight': dict(dtype=code, shape=[k, d, d], data_offsets=[0, w_bytes]),
+              'bias': dict(dtype='F32', shape=[k, d], data_offsets=[w_bytes, w_bytes + 4 * k * d]),
+              '__metadata__': dict(format=SHARDED_FORMAT, first=str(first))}
+    head = json.dumps(header).encode()
+    head += b' ' * (-len(head) % 8)
+    with open(path, 'wb') as f:
+        f.write(len(head).to_bytes(8, 'little') + head)
+        for W in Ws: f.write(np.ascontiguousarray(W).tobytes())
+        for b in bs: f.write(np.ascontiguousarray(b, np.float32).tobytes())
+
+class BankWriter:
+    "Write a bank one ESM at a time into `folder`, a shard whenever `shard_bytes` fill up; `close` writes the manifest."
+    def __init__(self, folder: str | Path, dim: int, dtype: str = 'float32', shard_bytes: int = SHARD_BYTES):
+        self.folder, self.dim, self.dtype = Path(folder), dim, bank_dtype(dtype)
+        if self.folder.suffix == '.safetensors':
+            raise ValueError(f"{self.folder}: a bank is a folder (bank.json and shards); name it without .safetensors.")
+        if (self.folder/MANIFEST).exists() or any(self.folder.glob('shard-*.safetensors')):
+            raise FileExistsError(f"{self.folder} already holds a bank: choose another folder or delete it.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        per_esm = dim * dim * np.dtype(BANK_DTYPES[dtype][0]).itemsize + 4 * dim
+        self.per_shard = max(1, shard_bytes // per_esm)
+        self.entries, self.refused, self.shards, self._W, self._b = [], [], [], [], []
+
+    def add(self, entry: BankEntry, W, b) -> str | None:
+        "Add one ESM's weights; return None, or why it was refused (it is listed in the manifest's `refused`)."
+        got = _stored(W, b, self.dim, self.dtype)
+        if isinstance(got, str):
+            self.refused.append(dict(name=entry.name, revision=entry.revision, reason=got))
+            return got
+        self.entries.append(entry)
+        self._W.append(got[0]); self._b.append(got[1])
+        if len(self._W) == self.per_shard: self._flush()
+
+    def _flush(self):
+        if not self._W: return
+        name = f'shard-{len(self.shards) + 1:05d}.safetensors'
+        _write_shard(self.folder/name, self._W, self._b, len(self.entries) - len(self._W))
+        self.shards.append(dict(file=name, count=len(self._W), bytes=(self.folder/name).stat().st_size))
+        self._W, self._b = [], []
+
+    def close(self, **about) -> Path:
+        "Write the last shard and the manifest (with `about`: base model, build command, ...); return the folder."
+        if not self.entries: raise ValueError(f"No ESM could go into the bank: {self.refused[:3]}")
+        self._flush()
+        manifest = dict(format=SHARDED_FORMAT, dim=self.dim, dtype=self.dtype, count=len(self.entries),
+                        created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), about=about,
+                        shards=self.shards, refused=self.refused, esms=[e.to_dict() for e in self.entries])
+        (self.folder/MANIFEST).write_text(json.dumps(manifest, indent=1))
+        return self.folder
+
+# %% ../nbs/03a_bank.ipynb #cdc085e0
+def save_bank(esms: list[ESM], folder: str | Path, dtype: str = 'float32', shard_bytes: int = SHARD_BYTES,
+              sources: list[tuple[str, str]] | None = None, # (repo id, commit) of each ESM, if it came from the Hub
+              **about) -> Path:
+    "Write linear ESMs of one dimension into a bank folder; an ESM that cannot go in is an error naming it."
     if not esms: raise ValueError("No ESMs to put into a bank.")
     dims = {e.dim for e in esms}
     if len(dims) != 1:
@@ -27,53 +123,121 @@ def save_bank(esms: list[ESM], path: str | Path) -> Path:
                          "Make one bank per dimension.")
     nonlinear = [e.config.name for e in esms if not e.is_linear]
     if nonlinear: raise ValueError(f"Only linear ESMs go into a bank; not linear: {nonlinear[:3]}.")
-    W = torch.stack([e.linear_weights()[0].float() for e in esms]).contiguous()
-    b = torch.stack([e.linear_weights()[1].float() for e in esms]).contiguous()
-    meta = {'format': BANK_FORMAT, 'configs': json.dumps([e.config.to_dict() for e in esms])}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({'weight': W, 'bias': b}, str(path), metadata=meta)
-    return path
+    writer = BankWriter(folder, dims.pop(), dtype, shard_bytes)
+    for e, (repo_id, revision) in zip(esms, sources or [(None, None)] * len(esms)):
+        why = writer.add(BankEntry(e.config, repo_id, revision), *e.linear_weights())
+        if why: raise ValueError(f"{repo_id or e.config.name}: {why}.")
+    return writer.close(**about)
 
-# %% ../nbs/03a_bank.ipynb #c195caad
-class ESMBank:
-    "A bank file of linear ESMs, read in chunks with plain file reads (no memory map), so memory stays at one chunk."
-    def __init__(self, path: str | Path):
+# %% ../nbs/03a_bank.ipynb #907af979
+class BankShard:
+    "One safetensors shard of a bank: its header checked against what the manifest expects, read in slices."
+    def __init__(self, path: str | Path, count: int | None, dim: int | None, code: str | None = None):
         self.path = Path(path)
-        if not self.path.exists(): raise FileNotFoundError(f"No such ESM bank: {self.path}")
         try:
             with open(self.path, 'rb') as f:
                 n = int.from_bytes(f.read(8), 'little')
                 header = json.loads(f.read(n))
-            meta, w, b = header.get('__metadata__') or {}, header['weight'], header['bias']
-        except Exception as e:
-            raise ESMError(f"{self.path}: not a readable ESM bank (truncated or not safetensors?): {e!r}") from e
-        if meta.get('format') != BANK_FORMAT:
-            raise ESMError(f"{self.path}: not an esm_nb bank (format {meta.get('format')!r}).")
-        self.configs = [ESMConfig.from_dict(c) for c in json.loads(meta['configs'])]
-        shape, self.start = w['shape'], 8 + n
-        consistent = ((w['dtype'], b['dtype']) == ('F32', 'F32') and len(shape) == 3 and shape[1] == shape[2]
-                      and b['shape'] == shape[:2] and shape[0] == len(self.configs))
-        if not consistent:
-            raise ESMError(f"{self.path}: inconsistent bank: weight {w['dtype']} {shape}, "
-                           f"bias {b['dtype']} {b['shape']}, {len(self.configs)} configs.")
-        end = self.start + max(w['data_offsets'][1], b['data_offsets'][1])
+            self.meta, w, b = header.get('__metadata__') or {}, header['weight'], header['bias']
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ESMError(f"{self.path}: not a readable ESM bank shard (truncated or not safetensors?): {e!r}") from e
+        shape = w['shape']
+        count, dim, code = (shape[0] if count is None else count), (shape[1] if dim is None else dim), code or w['dtype']
+        if (w['dtype'], b['dtype'], shape, b['shape']) != (code, 'F32', [count, dim, dim], [count, dim]):
+            raise ESMError(f"{self.path}: inconsistent bank shard: weight {w['dtype']} {shape}, bias {b['dtype']} "
+                           f"{b['shape']}; expected {count} ESMs of dimension {dim} as {code}.")
+        self.count, self.dim, self.dtype = count, dim, next(t for t, c in BANK_DTYPES.values() if c == code)
+        end = 8 + n + max(w['data_offsets'][1], b['data_offsets'][1])
         size = self.path.stat().st_size
-        if size < end: raise ESMError(f"{self.path}: not a readable ESM bank (truncated: {size} of {end} bytes).")
-        self.dim, self.w_at, self.b_at = shape[1], self.start + w['data_offsets'][0], self.start + b['data_offsets'][0]
+        if size < end: raise ESMError(f"{self.path}: not a readable ESM bank shard (truncated: {size} of {end} bytes).")
+        self.w_at, self.b_at = 8 + n + w['data_offsets'][0], 8 + n + b['data_offsets'][0]
 
-    def __len__(self): return len(self.configs)
-    def __repr__(self): return f"ESMBank({str(self.path)!r}, {len(self)} ESMs of dimension {self.dim})"
-
-    def chunks(self, size: int = 64):
-        "Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs, weights as stored (NaN included)."
+    def read(self, f, i: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        "ESMs `i` to `i+k` of the open file `f`, as float32 tensors `(W (k,d,d), b (k,d))`."
         d = self.dim
+        W, B = np.empty((k, d, d), self.dtype), np.empty((k, d), np.float32)
+        f.seek(self.w_at + i * W[0].nbytes)
+        f.readinto(memoryview(W).cast('B'))
+        f.seek(self.b_at + i * d * 4)
+        f.readinto(memoryview(B).cast('B'))
+        return torch.from_numpy(W.astype(np.float32, copy=False)), torch.from_numpy(B)
+
+    def chunks(self, size: int):
+        "Yield `(start, W, b)` for consecutive slices of at most `size` ESMs."
         with open(self.path, 'rb') as f:
-            for i in range(0, len(self), size):
-                k = min(size, len(self) - i)
-                W, B = np.empty((k, d, d), np.float32), np.empty((k, d), np.float32)
-                f.seek(self.w_at + i * d * d * 4)
-                f.readinto(memoryview(W).cast('B'))
-                f.seek(self.b_at + i * d * 4)
-                f.readinto(memoryview(B).cast('B'))
-                yield self.configs[i:i + k], torch.from_numpy(W), torch.from_numpy(B)
+            for i in range(0, self.count, size): yield (i, *self.read(f, i, min(size, self.count - i)))
+
+# %% ../nbs/03a_bank.ipynb #ca4b52e7
+def _read_manifest(path: Path) -> dict:
+    try: m = json.loads(path.read_text())
+    except (OSError, ValueError) as e: raise ESMError(f"{path}: not a readable bank manifest: {e}") from e
+    if not isinstance(m, dict) or m.get('format') != SHARDED_FORMAT:
+        raise ESMError(f"{path}: not an esm_nb bank manifest (format {m.get('format') if isinstance(m, dict) else m!r}).")
+    if sum(s['count'] for s in m['shards']) != len(m['esms']) or m.get('dtype') not in BANK_DTYPES:
+        raise ESMError(f"{path}: inconsistent bank manifest: {len(m['esms'])} ESMs, shards of "
+                       f"{[s['count'] for s in m['shards']]}, dtype {m.get('dtype')!r}.")
+    return m
+
+class ESMBank:
+    "A bank of linear ESMs (a folder, its manifest, or a single bank/1 file), read in chunks so memory stays flat."
+    def __init__(self, path: str | Path,
+                 files: dict | None = None): # shard file name -> local path or Future of one (default: beside the manifest)
+        path = Path(path)
+        if path.is_dir(): path = path/MANIFEST
+        if not path.exists(): raise FileNotFoundError(f"No such ESM bank: {path}")
+        self.path = path
+        if path.suffix == '.json':
+            m = _read_manifest(path)
+            self.dim, self.dtype, self.about, self.created = m['dim'], m['dtype'], m.get('about', {}), m.get('created')
+            self.entries = [BankEntry.from_dict(e) for e in m['esms']]
+            self.refused = m.get('refused', [])
+            files = files or {}
+            self.shards = [(files.get(s['file'], path.parent/s['file']), s['count']) for s in m['shards']]
+            return
+        shard = BankShard(path, None, None, 'F32')  # a bank/1 file: one float32 shard, configs in its metadata
+        if shard.meta.get('format') != BANK_FORMAT:
+            raise ESMError(f"{path}: not an esm_nb bank (format {shard.meta.get('format')!r}).")
+        self.entries = [BankEntry(ESMConfig.from_dict(c)) for c in json.loads(shard.meta['configs'])]
+        if len(self.entries) != shard.count:
+            raise ESMError(f"{path}: inconsistent bank: {shard.count} ESMs, {len(self.entries)} configs.")
+        self.dim, self.dtype, self.about, self.created, self.refused = shard.dim, 'float32', {}, None, []
+        self.shards = [(path, shard.count)]
+
+    def __len__(self): return len(self.entries)
+    @property
+    def configs(self) -> list[ESMConfig]: return [e.config for e in self.entries]
+    def __repr__(self):
+        return (f"ESMBank({str(self.path)!r}, {len(self)} ESMs of dimension {self.dim} as {self.dtype}, "
+                f"{len(self.shards)} shard{'s' * (len(self.shards) != 1)})")
+
+# %% ../nbs/03a_bank.ipynb #15b2e532
+def _opened(source, count: int, dim: int, dtype: str) -> BankShard | str:
+    "The shard at `source` (a path, or a Future of one), or why it cannot be read."
+    try: path = source.result() if isinstance(source, Future) else source
+    except Exception as e: return f"its bank shard could not be downloaded: {type(e).__name__}: {e}"  # any failure of a download: listed
+    try: return BankShard(path, count, dim, BANK_DTYPES[dtype][1])
+    except (ESMError, FileNotFoundError) as e: return f"its bank shard cannot be read: {e}"
+
+@patch
+def items(self: ESMBank, size: int = 64):
+    "Yield `(name, config, (W, b))` for every ESM, shard by shard; `(name, None, reason)` for those of a shard that fails."
+    first = 0
+    for source, count in self.shards:
+        entries = self.entries[first:first + count]
+        shard = _opened(source, count, self.dim, self.dtype)
+        if isinstance(shard, str):
+            for e in entries: yield e.name, None, shard  # no config: a candidate that failed to load
+        else:
+            for i, W, b in shard.chunks(size):
+                for j in range(len(W)): yield entries[i + j].name, entries[i + j].config, (W[j], b[j])
+        first += count
+
+@patch
+def chunks(self: ESMBank, size: int = 64):
+    "Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs (float32, NaN included); a broken shard raises."
+    first = 0
+    for n, (source, count) in enumerate(self.shards, 1):
+        shard = _opened(source, count, self.dim, self.dtype)
+        if isinstance(shard, str): raise ESMError(f"{self.path}: shard {n}: {shard}")
+        for i, W, b in shard.chunks(size): yield self.configs[first + i:first + i + len(W)], W, b
+        first += count

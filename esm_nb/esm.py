@@ -19,7 +19,7 @@ from .data import task_label
 # %% auto #0
 __all__ = ['ESM_VERSION', 'DETAIL_NAMES', 'CARD_TEMPLATE', 'CARD_NOT_APPLICABLE', 'CARD_LEFT_BLANK', 'LEGACY_KEYS', 'ESMError',
            'ESMConfig', 'ESM', 'esm_mse', 'fit_adamw', 'fit_ridge', 'fit_esm', 'card_fields', 'model_card',
-           'load_weights', 'with_hub_retry', 'esm_folders', 'iter_esm_folder', 'load_esm_folder']
+           'load_weights', 'esm_folders', 'iter_esm_folder', 'load_esm_folder']
 
 # %% ../nbs/03_esm.ipynb #ed46e78a
 ESM_VERSION = '0.2.0'
@@ -303,16 +303,6 @@ def from_pretrained(cls: ESM, path_or_repo: str | Path, revision: str | None = N
     return esm.eval()
 
 # %% ../nbs/03_esm.ipynb #4d4a2cbf
-def with_hub_retry(fn, *args, retries: int = 4, backoff: float = 0.5, **kwargs):
-    "Call `fn`, retrying the Hub's rate limits (429) and server errors (5xx) with exponential back-off."
-    from huggingface_hub.utils import HfHubHTTPError
-    for attempt in range(retries + 1):
-        try: return fn(*args, **kwargs)
-        except HfHubHTTPError as e:
-            status = getattr(getattr(e, 'response', None), 'status_code', None)
-            if status not in (429, 500, 502, 503, 504) or attempt == retries: raise
-            time.sleep(backoff * 2 ** attempt)
-
 @patch
 def push_to_hub(self: ESM, repo_id: str | None = None, # default: '<user>/' + the config's repo name
                 *, private: bool = False, token: str | None = None, commit_message: str | None = None,
@@ -320,6 +310,7 @@ def push_to_hub(self: ESM, repo_id: str | None = None, # default: '<user>/' + th
                ) -> str:
     "Create the Hub repo if needed and upload the ESM's folder (config, weights, model card); return the repo URL."
     from huggingface_hub import HfApi
+    from esm_nb.hub_http import with_hub_retry
     api = api or HfApi(token=token)
     repo_id = repo_id or f"{api.whoami()['name']}/{self.config.repo_name}"
     url = with_hub_retry(api.create_repo, repo_id, private=private, exist_ok=True)

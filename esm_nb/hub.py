@@ -6,31 +6,23 @@ Docs: https://esm-nb.github.io/esm_nb/hub.html.md"""
 
 # %% ../nbs/09_hub.ipynb #2582a846
 from __future__ import annotations
-import importlib, json, warnings
+import json, warnings
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 from huggingface_hub import HfApi, hf_hub_download
 # `huggingface_hub.utils` has these in every version from 0.23 on (`huggingface_hub.errors` only in later ones)
 from huggingface_hub.utils import (EntryNotFoundError, HfHubHTTPError, HFValidationError, LocalEntryNotFoundError,
-                                   OfflineModeIsEnabled, RepositoryNotFoundError)
-from .esm import ESM, ESMConfig, ESMError, with_hub_retry
+                                   RepositoryNotFoundError)
+from .esm import ESM, ESMConfig, ESMError
+from .hub_http import HUB_TIMEOUTS, HUB_UNREACHABLE, waits_shown, with_hub_retry
 
 # %% auto #0
-__all__ = ['HUB_TIMEOUTS', 'HUB_UNREACHABLE', 'ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'fetch_esms',
-           'get_esm_coverage', 'publish_folder']
-
-# %% ../nbs/09_hub.ipynb #36815ab5
-def _http_client():
-    "The HTTP client module under huggingface_hub: the one whose `HTTPError` `HfHubHTTPError` subclasses."
-    base = next(c for c in HfHubHTTPError.__mro__[1:] if c.__name__ == 'HTTPError')
-    return importlib.import_module(base.__module__.split('.')[0])
-
-_client = _http_client()
-HUB_TIMEOUTS = (getattr(_client, 'TimeoutException', None) or _client.Timeout, TimeoutError)
-HUB_UNREACHABLE = (*HUB_TIMEOUTS, getattr(_client, 'TransportError', None) or _client.ConnectionError,
-                   OfflineModeIsEnabled)
+__all__ = ['ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'iter_esms', 'fetch_esms', 'get_esm_coverage',
+           'publish_folder']
 
 # %% ../nbs/09_hub.ipynb #d8e8677c
 def _repo_failure_reason(repo_id: str, e: Exception) -> str:
@@ -69,21 +61,21 @@ def find_esms(model_name: str, # base model, as given or resolved
               min_examples: int | None = None, # keep configs with at least this many source examples
               architecture: str | None = None, # e.g. 'linear'
               limit: int | None = None, api: HfApi | None = None) -> pd.DataFrame:
-    "Repo ids of the ESMs published for `model_name` that pass the filters, with their card and config metadata."
+    "Repo ids (and current commits) of the ESMs published for `model_name` that pass the filters, with card metadata."
     api = api or HfApi()
     resolved = resolve_model_id(model_name, api)
     seen, rows = set(), []
     for tag in dict.fromkeys([f'base_model:{resolved}', f'BaseLM:{model_name}', f'BaseLM:{resolved}']):
-        models = with_hub_retry(lambda: list(api.list_models(filter=[ESM_TAG, tag], expand=['cardData', 'tags'],
+        models = with_hub_retry(lambda: list(api.list_models(filter=[ESM_TAG, tag], expand=['cardData', 'tags', 'sha'],
                                                               limit=limit)))
         for m in models:
             if m.id in seen: continue
             seen.add(m.id)
             card = m.card_data.to_dict() if hasattr(m.card_data, 'to_dict') else dict(m.card_data or {})
             langs = card.get('language') or []
-            rows.append(dict(repo_id=m.id, datasets=card.get('datasets'),
+            rows.append(dict(repo_id=m.id, revision=getattr(m, 'sha', None), datasets=card.get('datasets'),
                              language=[langs] if isinstance(langs, str) else list(langs)))
-    df = pd.DataFrame(rows, columns=['repo_id', 'datasets', 'language'])
+    df = pd.DataFrame(rows, columns=['repo_id', 'revision', 'datasets', 'language'])
     if task: df = df[[task.lower() in (r + ' ' + ' '.join(d or [])).lower() for r, d in zip(df.repo_id, df.datasets)]]
     if language: df = df[[language in langs for langs in df.language]]
     if min_examples is not None or architecture is not None:
@@ -112,19 +104,39 @@ def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMCon
     return {r: None if isinstance(c, str) else c for r, c in got.items()}
 
 # %% ../nbs/09_hub.ipynb #25fbe91c
-def _fetch_esm(repo_id: str) -> ESM | str:
-    "The ESM of `repo_id`, or the reason it cannot be had (whatever it is: one repo never stops the others)."
-    try: return with_hub_retry(ESM.from_pretrained, repo_id)
-    except Exception as e: return _repo_failure_reason(repo_id, e)
+def _fetch_esm(repo_id: str, revision: str | None = None) -> ESM | str:
+    "The ESM of `repo_id` (at `revision`), or the reason it cannot be had (whatever it is: one repo never stops the others)."
+    try: return with_hub_retry(ESM.from_pretrained, repo_id, revision=revision)
+    except Exception as e: return _repo_failure_reason(repo_id, e)  # any failure: listed with its reason
+
+def iter_esms(repo_ids: list[str], revisions: list[str | None] | None = None, max_workers: int = 8,
+              progress: bool = True, ahead: int = 64):
+    """Yield `(repo_id, ESM | reason)` in the order given, fetched on `max_workers` threads at most `ahead` ESMs in
+    advance, so memory stays flat however many there are. A commit in `revisions` is read from the cache without
+    asking the Hub once it is there: a fetch that was interrupted resumes where it stopped."""
+    jobs = iter(zip(repo_ids, revisions if revisions is not None else [None] * len(repo_ids)))
+    bar = tqdm(total=len(repo_ids), desc='Fetching ESMs', unit='ESM', disable=not progress, leave=False)
+    ex, pending = ThreadPoolExecutor(max_workers), deque()
+    def submit(n: int):
+        for r, rev in islice(jobs, n): pending.append((r, ex.submit(_fetch_esm, r, rev)))
+    try:
+        with waits_shown(bar):
+            submit(ahead)
+            while pending:
+                repo_id, job = pending.popleft()
+                got = job.result()
+                bar.update()
+                submit(1)
+                yield repo_id, got
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+        bar.close()
 
 def fetch_esms(repo_ids: list[str], max_workers: int = 8, progress: bool = True
               ) -> tuple[list[ESM], list[tuple[str, str]]]:
     "Download and load ESMs in parallel; return `(esms, [(repo_id, reason), ...])` in the order given."
-    with ThreadPoolExecutor(max_workers) as ex:
-        results = list(tqdm(ex.map(_fetch_esm, repo_ids), total=len(repo_ids), desc='Fetching ESMs', unit='ESM',
-                            disable=not progress, leave=False))
-    esms = [x for x in results if isinstance(x, ESM)]
-    return esms, [(r, x) for r, x in zip(repo_ids, results) if not isinstance(x, ESM)]
+    results = list(iter_esms(repo_ids, max_workers=max_workers, progress=progress))
+    return [x for _, x in results if isinstance(x, ESM)], [(r, x) for r, x in results if not isinstance(x, ESM)]
 
 # %% ../nbs/09_hub.ipynb #0878b5d6
 def get_esm_coverage(api: HfApi | None = None) -> pd.Series:

@@ -70,7 +70,7 @@ def target_copy(config: ESMConfig, target: str | None, target_subset: str | None
 
 # %% ../nbs/06_rank.ipynb #45480ff6
 def as_banks(banks) -> list[ESMBank]:
-    "Open bank files given as a path, an `ESMBank`, or a list of them."
+    "Open banks given as a folder or file path, an `ESMBank`, or a list of them."
     items = [banks] if isinstance(banks, (str, Path, ESMBank)) else list(banks or [])
     return [b if isinstance(b, ESMBank) else ESMBank(b) for b in items]
 
@@ -79,9 +79,7 @@ def candidates(esms=None, esm_dir=None, banks: list[ESMBank] = (), chunk_size: i
     for e in esms or []: yield getattr(e, 'source', e.config.name), e.config, e
     if esm_dir is not None:
         for name, e in iter_esm_folder(esm_dir): yield (name, e.config, e) if isinstance(e, ESM) else (name, None, e)
-    for bank in banks:
-        for configs, W, b in bank.chunks(chunk_size):
-            for i, c in enumerate(configs): yield f'{bank.path.name}[{c.name}]', c, (W[i], b[i])
+    for bank in banks: yield from bank.items(chunk_size)
 
 def count_candidates(esms=None, esm_dir=None, banks: list[ESMBank] = ()) -> int:
     "How many candidates `candidates` will yield (for the progress bar)."

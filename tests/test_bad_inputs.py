@@ -141,15 +141,22 @@ def test_mixed_dimensions_in_one_folder(tmp_path, tiny_bert):
     assert r.skipped.values.tolist() == [['b', 'embedding dimension 16, but the target embeddings have 32']]
 
 
-def test_truncated_bank(tmp_path, tiny_bert):
-    f = save_bank([_esm(tiny_bert, 32, 'org/a'), _esm(tiny_bert, 32, 'org/b')], tmp_path / 'bank.safetensors')
-    data = f.read_bytes()
+def test_truncated_bank_shard_skips_its_esms(tmp_path, tiny_bert):
+    "A bank shard cut short is named as truncated; its ESMs are listed as skipped, the other shards' ranked."
+    esms = [_esm(tiny_bert, 32, f'org/{n}') for n in 'abcd']
+    folder = save_bank(esms, tmp_path / 'bank', shard_bytes=2 * (32 * 32 * 4 + 32 * 4))
+    shard = folder / 'shard-00002.safetensors'
+    data = shard.read_bytes()
+    X, y = np.random.default_rng(0).normal(size=(8, 32)), [0, 1] * 4
     for cut in (len(data) // 2, 40):
-        (tmp_path / 'cut.safetensors').write_bytes(data[:cut])
-        with pytest.raises(ESMError, match='not a readable ESM bank'):
-            rank_embeddings(np.ones((4, 32)), [0, 1, 0, 1], banks=tmp_path / 'cut.safetensors', model_name=tiny_bert,
-                            progress=False)
-    assert len(ESMBank(f)) == 2
+        shard.write_bytes(data[:cut])
+        r = rank_embeddings(X, y, banks=folder, model_name=tiny_bert, progress=False)
+        assert sorted(r.to_pandas()['Task ID']) == ['org/a', 'org/b']
+        assert [n for n, _ in r.skipped.values] == ['org/c', 'org/d'] and 'not a readable ESM bank shard' in r.skipped.values[0][1]
+    (folder / 'bank.json').write_text((folder / 'bank.json').read_text()[:50])
+    with pytest.raises(ESMError, match='not a readable bank manifest'):
+        rank_embeddings(X, y, banks=folder, model_name=tiny_bert, progress=False)
+    assert len(ESMBank(save_bank(esms, tmp_path / 'again'))) == 4
 
 
 def test_constant_regression_target_refused(tmp_path, tiny_bert, capsys):
@@ -172,12 +179,19 @@ def test_python_dash_m_runs_the_command_line(tmp_path):
 
 def test_bank_with_a_broken_esm_skips_only_that_one(tmp_path):
     "One ESM of a bank with NaN weights is listed as skipped; the rest of the bank is still ranked."
-    from esm_nb.bank import save_bank
+    from esm_nb.bank import BankShard, save_bank
     from esm_nb.esm import ESMConfig
     from esm_nb.rank import rank_embeddings
     esms = [ESM(ESMConfig('m', f'org/task{i}', esm_embedding_dim=4)) for i in range(3)]
-    with torch.no_grad(): esms[1].model.weight[0, 0] = float('nan')
-    bank = save_bank(esms, tmp_path / 'bank.safetensors')
+    with pytest.raises(ValueError, match='org/task1'):  # a bank is never written with NaN weights...
+        with torch.no_grad(): esms[1].model.weight[0, 0] = float('nan')
+        save_bank(esms, tmp_path / 'refused')
+    with torch.no_grad(): esms[1].model.weight[0, 0] = 1.0
+    bank = save_bank(esms, tmp_path / 'bank')
+    shard = BankShard(bank / 'shard-00001.safetensors', None, None)
+    with open(shard.path, 'r+b') as f:  # ...but a file can be damaged afterwards
+        f.seek(shard.w_at + 4 * 4 * 4)
+        f.write(np.float32('nan').tobytes())
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)
     r = rank_embeddings(rng.normal(size=(60, 4)) + y[:, None], y, False, model_name='m', banks=bank, method='esm_logme',

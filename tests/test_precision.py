@@ -97,7 +97,7 @@ def test_workers_start_from_a_script_without_a_main_guard(tmp_path):
     import json, subprocess, sys
     script = tmp_path / 'rank_it.py'
     script.write_text(SCRIPT)
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / 'bank.safetensors')], capture_output=True,
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / 'bank')], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     (names1, scores1), (names2, scores2) = json.loads(out.stdout.strip().splitlines()[-1])

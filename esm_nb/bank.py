@@ -206,6 +206,8 @@ class ESMBank:
     def __len__(self): return len(self.entries)
     @property
     def configs(self) -> list[ESMConfig]: return [e.config for e in self.entries]
+    @property
+    def revisions(self) -> dict[str, str]: return {e.repo_id: e.revision for e in self.entries if e.repo_id}
     def __repr__(self):
         return (f"ESMBank({str(self.path)!r}, {len(self)} ESMs of dimension {self.dim} as {self.dtype}, "
                 f"{len(self.shards)} shard{'s' * (len(self.shards) != 1)})")

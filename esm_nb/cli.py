@@ -108,8 +108,11 @@ def _rank_options(sub) -> argparse.ArgumentParser:
     _add_target(r)
     r.add_argument('--model', default=DEFAULT_MODEL, help='base model the ESMs were trained for')
     r.add_argument('--esm-dir', help='folder of ESM folders (default: the bundled zoo, unless --bank is given)')
-    r.add_argument('--bank', action='append', help='an ESM bank file (repeatable)')
+    r.add_argument('--bank', action='append', help='an ESM bank: a folder, a file, or hf://owner/name (repeatable)')
     r.add_argument('--hub', action='store_true', help='rank the ESMs published on the Hugging Face Hub for --model')
+    r.add_argument('--fetch', choices=['auto', 'bank', 'repos'], default='auto',
+                   help="with --hub: a bank published for --model if there is one (auto), only a bank, or every ESM "
+                        "one by one (repos)")
     r.add_argument('--embeddings', help='precomputed target embeddings (.npy, n×d) instead of texts')
     r.add_argument('--labels', help='labels for --embeddings (.npy, or .csv with --label-column)')
     r.add_argument('--method', default=DEFAULT_METHOD, choices=[k for k, m in METHODS.items() if m.ranks_esms],
@@ -173,9 +176,15 @@ def _publish_options(sub) -> argparse.ArgumentParser:
     return u
 
 def _bank_options(sub) -> argparse.ArgumentParser:
-    k = _add_command(sub, 'bank', 'pack a folder of linear ESMs into one bank file')
-    k.add_argument('esm_dir')
-    k.add_argument('--out', required=True)
+    k = _add_command(sub, 'bank', 'pack linear ESMs into a bank: a folder of ESMs, or every ESM on the Hub for a model; '
+                     "'esm-nb bank push BANK REPO_ID' publishes one")
+    k.add_argument('args', nargs='*', metavar='ESM_DIR | push BANK REPO_ID')
+    k.add_argument('--from-hub', metavar='MODEL', help='bank every ESM published on the Hub for this base model')
+    k.add_argument('--out', help='the bank folder to write')
+    k.add_argument('--dtype', choices=['float32', 'float16'], default='float32',
+                   help='weights stored as (float16: half the bytes, within the stated fidelity contract)')
+    k.add_argument('--shard-mb', type=int, default=512, help='largest shard, in MB (default: %(default)s)')
+    k.add_argument('--private', action='store_true', help='with push: a private repo')
     return k
 
 # %% ../nbs/08_cli.ipynb #83ead12b
@@ -231,7 +240,7 @@ def rank_command(a: argparse.Namespace) -> int:
     "`esm-nb rank`: the target (a dataset, or precomputed embeddings and labels) against the chosen ESMs."
     from esm_nb.rank import compute_task_ranking, rank_embeddings
     kw = dict(method=a.method, precision=a.precision, workers=a.workers, device=a.device, progress=not a.quiet,
-              keep_target_copies=a.keep_target_copies, **esm_source(a))
+              keep_target_copies=a.keep_target_copies, fetch=a.fetch, **esm_source(a))
     if a.embeddings:
         if not a.labels: raise ValueError("--embeddings needs --labels.")
         y, reg = load_labels(a.labels, a.label_column, a.regression)
@@ -243,6 +252,7 @@ def rank_command(a: argparse.Namespace) -> int:
               f"{ranking.skipped.to_string(index=False)}", file=sys.stderr)
         return 1
     print(ranking[:a.top].to_markdown(floatfmt='.4f'))
+    if ranking.note: print(f"\nESMs: {ranking.note}")
     if len(ranking.skipped):
         print(f"\n{len(ranking.skipped)} ESM(s) skipped:\n" + ranking.skipped.to_string(index=False))
     if a.csv: ranking.to_csv(a.csv)
@@ -262,12 +272,26 @@ def build_command(a: argparse.Namespace) -> int:
     return 0
 
 def bank_command(a: argparse.Namespace) -> int:
-    "`esm-nb bank`: pack a folder of linear ESMs into one bank file."
-    from esm_nb.esm import load_esm_folder
-    from esm_nb.bank import save_bank
-    esms, failed = load_esm_folder(a.esm_dir)
-    for name, reason in failed: print(f"skipped {name}: {reason}", file=sys.stderr)
-    print(f"Wrote {len(esms)} ESMs to {save_bank(esms, a.out)}")
+    "`esm-nb bank`: pack a folder of linear ESMs, or every ESM on the Hub for a model, into a bank; or publish one."
+    if a.args[:1] == ['push']:
+        if len(a.args) != 3: raise ValueError("esm-nb bank push takes a bank folder and a repo id: push BANK REPO_ID.")
+        from esm_nb.hub_banks import push_bank
+        print(f"Published the bank {a.args[1]} as {push_bank(a.args[1], a.args[2], private=a.private)}")
+        return 0
+    if bool(a.from_hub) == bool(a.args) or len(a.args) > 1 or not a.out:
+        raise ValueError("esm-nb bank takes a folder of ESMs or --from-hub MODEL, and --out BANK_FOLDER.")
+    shard_bytes = a.shard_mb * 2**20
+    if a.from_hub:
+        from esm_nb.hub_banks import build_bank
+        bank = build_bank(a.from_hub, a.out, a.dtype, shard_bytes, progress=not a.quiet)
+    else:
+        from esm_nb.esm import load_esm_folder
+        from esm_nb.bank import ESMBank, save_bank
+        esms, failed = load_esm_folder(a.args[0])
+        for name, reason in failed: print(f"skipped {name}: {reason}", file=sys.stderr)
+        bank = ESMBank(save_bank(esms, a.out, a.dtype, shard_bytes, command=f"esm-nb bank {a.args[0]} --out {a.out}"))
+    for r in bank.refused: print(f"not in the bank: {r['name']}: {r['reason']}", file=sys.stderr)
+    print(f"Wrote {bank!r}")
     return 0
 
 def publish_command(a: argparse.Namespace) -> int:

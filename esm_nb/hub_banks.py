@@ -154,7 +154,7 @@ class HubCandidates:
                  note: str = ''):
         published = dict(zip(repos.repo_id, repos.revision))
         current = {e.repo_id for e in (bank.entries if bank else []) if published.get(e.repo_id, '') == e.revision}
-        self.bank, self.from_bank = bank, current
+        self.bank, self.from_bank, self.revisions = bank, current, published
         self.one_by_one = [(r, v) for r, v in published.items() if r not in current]
         self.max_workers, self.progress, self.note = max_workers, progress, note
         if bank is not None:

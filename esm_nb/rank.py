@@ -21,9 +21,10 @@ from .logme import Precision, as_precision
 from .methods import Method, Target, get_method, METHODS, DEFAULT_METHOD, usable_cores
 
 # %% auto #0
-__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PARALLEL_FROM', 'COLUMNS', 'same_model', 'mismatch', 'dataset_key', 'target_copy',
-           'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'prefetched', 'ScoringOptions',
-           'scoring_options', 'score_candidates', 'TaskRanking', 'hub_esms', 'rank_embeddings', 'compute_task_ranking']
+__all__ = ['COPY_SUFFIXES', 'GENERIC_SUBSETS', 'PARALLEL_FROM', 'COLUMNS', 'SOURCE_COLUMNS', 'same_model', 'mismatch',
+           'dataset_key', 'target_copy', 'as_banks', 'candidates', 'count_candidates', 'ranking_method', 'prefetched',
+           'ScoringOptions', 'scoring_options', 'score_candidates', 'TaskRanking', 'rank_embeddings',
+           'compute_task_ranking']
 
 # %% ../nbs/06_rank.ipynb #7a126945
 def same_model(a: str, b: str) -> bool:
@@ -69,10 +70,18 @@ def target_copy(config: ESMConfig, target: str | None, target_subset: str | None
             "keep_target_copies=True (esm-nb rank --keep-target-copies) keeps it")
 
 # %% ../nbs/06_rank.ipynb #45480ff6
-def as_banks(banks) -> list[ESMBank]:
-    "Open banks given as a folder or file path, an `ESMBank`, or a list of them."
-    items = [banks] if isinstance(banks, (str, Path, ESMBank)) else list(banks or [])
-    return [b if isinstance(b, ESMBank) else ESMBank(b) for b in items]
+def _opened_bank(b):
+    "A bank given as an `ESMBank` (or anything with `items` and `len`), a folder or file path, or 'hf://owner/name'."
+    if hasattr(b, 'items') and hasattr(b, '__len__'): return b
+    if isinstance(b, str) and b.startswith('hf://'):
+        from esm_nb.hub_banks import fetch_bank
+        return fetch_bank(b)
+    return ESMBank(b)
+
+def as_banks(banks) -> list:
+    "Open banks given as a folder or file path, 'hf://owner/name' (a bank on the Hub), an `ESMBank`, or a list of them."
+    items = [banks] if isinstance(banks, (str, Path)) or hasattr(banks, 'items') else list(banks or [])
+    return [_opened_bank(b) for b in items]
 
 def candidates(esms=None, esm_dir=None, banks: list[ESMBank] = (), chunk_size: int = 32):
     "Yield `(name, config_or_None, ESM | (W, b) | reason)` for every candidate ESM."
@@ -143,16 +152,17 @@ def _linear_maps(config, item, method: Method, target: Target):
     return reason or (W, b)
 
 # %% ../nbs/06_rank.ipynb #b9b0aeec
-def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list):
+def _score_chunk(scorer, chunk: list, configs: list, scores: list, skipped: list, names: list):
     "Score `(name, config, W, b)` items together; if that fails, one by one, so only the failing ones are skipped."
     try:
         got = scorer(_stacked(W for *_, W, _ in chunk), _stacked(b for *_, b in chunk))
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
         if len(chunk) > 1:
-            for item in chunk: _score_chunk(scorer, [item], configs, scores, skipped)
+            for item in chunk: _score_chunk(scorer, [item], configs, scores, skipped, names)
         else: skipped.append((chunk[0][0], f"could not be scored: {err}"))
         return
     configs.extend(c for _, c, _, _ in chunk)
+    names.extend(n for n, *_ in chunk)
     scores.extend(got)
 
 # %% ../nbs/06_rank.ipynb #a207ac10
@@ -198,6 +208,7 @@ def score_candidates(stream, # (name, config, ESM | (W, b) | reason) for each ca
                      *, model_name: str, # the base model of `X`
                      options: ScoringOptions | None = None, # from `scoring_options` (None: its defaults)
                      total: int | None = None, # how many candidates `stream` holds (progress bar, worker count)
+                     names: list | None = None, # if given, filled with the name of each scored candidate, in the order of `configs`
                     ) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`."
     o = options or scoring_options()
@@ -206,12 +217,12 @@ def score_candidates(stream, # (name, config, ESM | (W, b) | reason) for each ca
                     batched=o.batched, workers=workers)
     scorer = o.method.scorer(target)
     size = max(o.chunk_size, 8 * workers) if workers > 1 else o.chunk_size if scorer.batched else 1
-    try: return _score_stream(stream, scorer, o.method, target, total, o.progress, size)
+    try: return _score_stream(stream, scorer, o.method, target, total, o.progress, size, [] if names is None else names)
     finally:
         if hasattr(scorer, 'close'): scorer.close()
 
 def _score_stream(stream, scorer, method: Method, target: Target, total: int | None, progress: bool,
-                  size: int) -> tuple[list, list, list]:
+                  size: int, names: list) -> tuple[list, list, list]:
     "Check each candidate, gather `size` of them, score them together."
     configs, scores, skipped, pending = [], [], [], []
     bar = tqdm(prefetched(stream, size), total=total, desc='Scoring ESMs', unit='ESM', disable=not progress,
@@ -222,24 +233,26 @@ def _score_stream(stream, scorer, method: Method, target: Target, total: int | N
         elif isinstance(got, tuple): pending.append((name, config, *got))
         else:
             configs.append(config)
+            names.append(name)
             scores.append(got)
         if len(pending) >= size:
-            _score_chunk(scorer, pending, configs, scores, skipped)
+            _score_chunk(scorer, pending, configs, scores, skipped, names)
             pending = []
-    if pending: _score_chunk(scorer, pending, configs, scores, skipped)
+    if pending: _score_chunk(scorer, pending, configs, scores, skipped, names)
     return configs, scores, skipped
 
 # %% ../nbs/06_rank.ipynb #ec8fa8a1
 COLUMNS = ['Rank', 'Task ID', 'Task Subset', 'Text Column', 'Label Column', 'Task Split', 'Num Examples',
            'ESM Architecture', 'Score']
+SOURCE_COLUMNS = ['ESM', 'Revision'] # where each row's ESM came from: Hub repo (or folder, or name) and commit
 
 class TaskRanking:
     "Intermediate tasks ranked by a method's score (higher is better), with the ESMs that were skipped."
     def __init__(self, table: pd.DataFrame, skipped: pd.DataFrame | None = None, target: str | None = None,
-                 model_name: str | None = None, method: str | Method = DEFAULT_METHOD):
+                 model_name: str | None = None, method: str | Method = DEFAULT_METHOD, note: str = ''):
         self.table = table.reset_index(drop=True)
         self.skipped = skipped if skipped is not None else pd.DataFrame(columns=['ESM', 'Reason'])
-        self.target, self.model_name = target, model_name
+        self.target, self.model_name, self.note = target, model_name, note
         self._method = method if isinstance(method, Method) else get_method(method)
 
     @property
@@ -250,7 +263,7 @@ class TaskRanking:
     def __len__(self): return len(self.table)
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return TaskRanking(self.table.iloc[i], self.skipped, self.target, self.model_name, self._method)
+            return TaskRanking(self.table.iloc[i], self.skipped, self.target, self.model_name, self._method, self.note)
         return self.table.iloc[i]
     def __iter__(self): return (row for _, row in self.table.iterrows())
     def to_pandas(self) -> pd.DataFrame: return self.table.copy()
@@ -269,12 +282,14 @@ class TaskRanking:
         head = (f"TaskRanking for {self.target!r} with {self.model_name!r} by {self.method_label}: "
                 f"{len(self)} tasks")
         if len(self.skipped): head += f", {len(self.skipped)} skipped"
+        if self.note: head += f"\n     ESMs: {self.note}"
         lines = [f"{r['Rank']:>3}. {self._label(r):<60} Score: {r['Score']:.6f}" for r in self]
         return '\n'.join([head] + lines)
 
     def _repr_html_(self):
         html = (f"<p><b>Ranking for {self.target}</b> with <code>{self.model_name}</code> "
                 f"by {self.method_label}: {len(self)} tasks</p>")
+        if self.note: html += f"<p><small>ESMs: {self.note}</small></p>"
         html += self._shown().to_html(index=False, float_format=lambda v: f'{v:.6f}')
         if len(self.skipped):
             html += (f"<details><summary>{len(self.skipped)} ESM(s) skipped</summary>"
@@ -306,30 +321,22 @@ def plot(self: TaskRanking, top_k: int = 20, ax=None, highlight: list[str] | Non
 
 
 # %% ../nbs/06_rank.ipynb #c8aa530a
-def _row(c: ESMConfig, score: float) -> dict:
+def _row(c: ESMConfig, score: float, name: str | None = None, revision: str | None = None) -> dict:
     return {'Task ID': c.task_id, 'Task Subset': c.task_subset, 'Text Column': c.text_column,
             'Label Column': c.label_column, 'Task Split': c.task_split, 'Num Examples': c.num_examples,
-            'ESM Architecture': c.esm_architecture, 'Score': score}
+            'ESM Architecture': c.esm_architecture, 'Score': score, 'ESM': name, 'Revision': revision}
 
-def hub_esms(model_name: str, progress: bool = True) -> tuple[list[ESM], list[tuple[str, str]]]:
-    "The ESMs published on the Hugging Face Hub for `model_name` (see `esm_nb.hub`), and the repos that failed."
-    from esm_nb.hub import find_esms, fetch_esms
-    try: repos = find_esms(model_name)
-    except Exception as e:
-        raise ValueError(f"No ESMs given and the Hub could not be searched for {model_name!r} "
-                         f"({type(e).__name__}: {e}). "
-                         "Pass esms=[...], esm_dir='folder' or banks='bank.safetensors'; the bundled zoo for "
+def _given_or_published(esms, esm_dir, banks, model_name: str, fetch: str, progress: bool):
+    "The banks given, or with no ESMs given at all, those published on the Hub for `model_name` (`esm_nb.hub_banks`)."
+    if esms is not None or esm_dir is not None or banks is not None: return banks
+    from huggingface_hub.utils import HfHubHTTPError
+    from esm_nb.hub_banks import hub_candidates
+    try: return [hub_candidates(model_name, fetch, progress=progress)]
+    except (ConnectionError, OSError, HfHubHTTPError) as e:  # unreachable, offline and not cached, refused
+        raise ValueError(f"No ESMs given, and the Hub's ESMs for {model_name!r} cannot be had: {e} "
+                         "Pass esms=[...], esm_dir='folder' or banks='bank folder'; the bundled zoo for "
                          f"{DEFAULT_MODEL!r} is at esm_nb.zoo.bundled_zoo_dir().") from e
-    if repos.empty:
-        raise ValueError(f"No ESMs are published on the Hub for {model_name!r}. Pass esms=[...], esm_dir='folder' or "
-                         f"banks='bank.safetensors'; the bundled zoo for {DEFAULT_MODEL!r} is at "
-                         "esm_nb.zoo.bundled_zoo_dir().")
-    return fetch_esms(repos.repo_id.tolist(), progress=progress)
 
-def _given_or_published(esms, esm_dir, banks, model_name: str, progress: bool) -> tuple[list | None, list]:
-    "The ESMs given, or with none given, those published on the Hub for `model_name`; and the repos that failed."
-    if esms is None and esm_dir is None and banks is None: return hub_esms(model_name, progress)
-    return esms, []
 
 # %% ../nbs/06_rank.ipynb #6e035929
 def _without_copies(stream, target: str, target_subset: str | None, skipped: list):
@@ -350,16 +357,20 @@ def _rank(X: np.ndarray, labels, is_regression: bool, *, model_name: str, esms, 
     if len(labels) != len(X): raise ValueError(f"{len(X)} embeddings but {len(labels)} labels: they must match.")
     check_target(labels, is_regression, 'labels')
     banks = as_banks(banks)
+    revisions = {k: v for b in banks for k, v in getattr(b, 'revisions', {}).items()}  # Hub repo -> commit
     stream = candidates(esms, esm_dir, banks, options.chunk_size)
     if not keep_target_copies: stream = _without_copies(stream, target, target_subset, skipped)
-    configs, scores, failed = score_candidates(stream, X, labels, is_regression, model_name=model_name,
+    names = []
+    configs, scores, failed = score_candidates(stream, X, labels, is_regression, model_name=model_name, names=names,
                                                options=options, total=count_candidates(esms, esm_dir, banks))
     scores = np.asarray(scores, dtype=np.float64)
-    table = pd.DataFrame([_row(c, s) for c, s in zip(configs, scores)], columns=COLUMNS[1:])
+    table = pd.DataFrame([_row(c, s, n, revisions.get(n)) for c, s, n in zip(configs, scores, names)],
+                         columns=COLUMNS[1:] + SOURCE_COLUMNS)
     table = table.iloc[np.argsort(-scores, kind='stable')] if len(table) else table
     table.insert(0, 'Rank', np.arange(1, len(table) + 1))
     return TaskRanking(table, pd.DataFrame(skipped + failed, columns=['ESM', 'Reason']),
-                       task_label(target, target_subset), model_name, options.method)
+                       task_label(target, target_subset), model_name, options.method,
+                       ' '.join(getattr(b, 'note', '') for b in banks).strip())
 
 # %% ../nbs/06_rank.ipynb #a21cde88
 @delegates(scoring_options)
@@ -369,7 +380,8 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     *, model_name: str = DEFAULT_MODEL, # base model the embeddings (and ESMs) come from
                     esms: list[ESM] | None = None, # ESMs to rank
                     esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
-                    banks=None, # bank file(s) of linear ESMs to rank as well
+                    banks=None, # bank folder(s), file(s) or 'hf://owner/name' of linear ESMs to rank as well
+                    fetch: str = 'auto', # no ESMs given: 'auto' (a bank on the Hub if one is published), 'bank', 'repos' (one by one)
                     target: str = 'target', # the target dataset's name: ESMs of it and its copies are left out
                     target_subset: str | None = None, # the target's subset, if it has one
                     keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
@@ -377,10 +389,10 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     **kwargs) -> TaskRanking:
     "Rank ESMs for precomputed embeddings and labels; with no ESMs given, those published for `model_name`."
     options = scoring_options(**kwargs)
-    esms, failed = _given_or_published(esms, esm_dir, banks, model_name, options.progress)
+    banks = _given_or_published(esms, esm_dir, banks, model_name, fetch, options.progress)
     return _rank(embeddings, labels, is_regression, model_name=model_name, esms=esms, esm_dir=esm_dir, banks=banks,
                  options=options, target=target, target_subset=target_subset,
-                 keep_target_copies=keep_target_copies, skipped=list(skipped) + failed)
+                 keep_target_copies=keep_target_copies, skipped=list(skipped))
 
 # %% ../nbs/06_rank.ipynb #436ed5b2
 @delegates(scoring_options)
@@ -388,7 +400,8 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          model_name: str = DEFAULT_MODEL, # base model the ESMs were trained for
                          *, esms: list[ESM] | None = None, # ESMs to rank
                          esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
-                         banks=None, # bank file(s) of linear ESMs to rank as well
+                         banks=None, # bank folder(s), file(s) or 'hf://owner/name' of linear ESMs to rank as well
+                         fetch: str = 'auto', # no ESMs given: 'auto' (a bank on the Hub if one is published), 'bank', 'repos' (one by one)
                          embeddings: np.ndarray | None = None, # precomputed target embeddings (n, d)
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
                          batch_size: int = 64, # texts embedded together
@@ -398,7 +411,7 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          **kwargs) -> TaskRanking:
     "Rank intermediate tasks for `dataset` by an ESM method (ESM-kNN by default; `method='esm_logme'`)."
     options = scoring_options(**kwargs)  # wrong options fail before the slow steps
-    esms, failed = _given_or_published(esms, esm_dir, banks, model_name, options.progress)
+    banks = _given_or_published(esms, esm_dir, banks, model_name, fetch, options.progress)
     if embeddings is None:
         embedder = embedder or Embedder(model_name, batch_size=batch_size, max_length=max_length,
                                         device=options.device, cache_dir=cache_dir, progress=options.progress)
@@ -409,4 +422,4 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          f"the {len(dataset)} texts of the dataset.")
     return _rank(embeddings, dataset.labels, dataset.is_regression, model_name=model_name, esms=esms,
                  esm_dir=esm_dir, banks=banks, options=options, target=dataset.task_id,
-                 target_subset=dataset.task_subset, keep_target_copies=keep_target_copies, skipped=failed)
+                 target_subset=dataset.task_subset, keep_target_copies=keep_target_copies, skipped=[])

@@ -7,7 +7,7 @@ from esm_nb.embed import Embedder
 from esm_nb.esm import ESM, load_esm_folder
 from esm_nb.finetune import FineTuneBudget, build_esm
 from esm_nb.logme import logme
-from esm_nb.rank import compute_task_ranking, COLUMNS
+from esm_nb.rank import compute_task_ranking, COLUMNS, SOURCE_COLUMNS
 from esm_nb.cli import main
 
 SOURCES = ['vader_tweets', 'slo_topic', 'election_author']
@@ -39,7 +39,8 @@ def test_rank_table(esm_dir, tiny_bert, tmp_path):
     target = load_corpus('fortunes_en', 'train', num_examples=60, seed=3)
     ranking = compute_task_ranking(target, tiny_bert, esm_dir=esm_dir, method='esm_logme', progress=False)
     t = ranking.to_pandas()
-    assert list(t.columns) == COLUMNS and len(t) == 3 and t['Rank'].tolist() == [1, 2, 3]
+    assert list(t.columns) == COLUMNS + SOURCE_COLUMNS and len(t) == 3 and t['Rank'].tolist() == [1, 2, 3]
+    assert sorted(t['ESM']) == sorted(p.name for p in esm_dir.iterdir()) and t['Revision'].isna().all()  # local: no commit
     assert t['Score'].is_monotonic_decreasing and np.isfinite(t['Score']).all()
     assert set(t['Task Subset']) == {'tweets', 'topic', 'author'} and set(t['Num Examples']) == {48}
     # each score equals LogME on the explicitly mapped embeddings
@@ -51,7 +52,7 @@ def test_rank_table(esm_dir, tiny_bert, tmp_path):
     ranking.to_csv(tmp_path / 'r.csv')
     assert pd.read_csv(tmp_path / 'r.csv')['Task ID'].tolist() == t['Task ID'].tolist()
     md = ranking.to_markdown().splitlines()
-    assert len(md) == 5 and [c.strip() for c in md[0].strip('|').split('|')] == COLUMNS
+    assert len(md) == 5 and [c.strip() for c in md[0].strip('|').split('|')] == COLUMNS + SOURCE_COLUMNS
     fig = ranking.plot()
     fig.savefig(tmp_path / 'r.png')
     assert (tmp_path / 'r.png').stat().st_size > 1000

@@ -1,11 +1,14 @@
 """Reduced precision against float64 on the CPU: the GPU's code paths ('float32', 'mixed') and the CPU's float32.
 
-    python bench/bench_precision.py [--esms 200] [--d 768] [--case device|scoring]
+    python bench/bench_precision.py [--esms 200] [--d 768] [--case device|scoring|bank]
 
 Random near-identity maps W = I + s·N(0, 1/d), s ~ U(0.05, 2) (the strong ones have condition numbers of 1e3 to 1e4),
 and n=1,000 target embeddings with 8 classes, from bench/synthetic.py. `--case device` (the default): the maps and
 target of bench/device_check.py (balanced random labels), so the figures compare with its GPU run; `--case scoring`:
 those of bench/bench_scoring.py (its cached bank, Reuters-R8's unbalanced labels), where float32 once went 19% wrong.
+
+`--case bank`: a float16 bank against a float32 one (esm_nb.bank.FLOAT16_CONTRACT): every ESM method scores the
+device case's maps as float32 weights and as float16-stored weights read back, in float64.
 
 Reference: the CPU's float64 `LinearScorer`. For each path: the largest and median relative
 difference, whether the ranking keeps the contract (identical except among ESMs whose float64 scores lie within the
@@ -27,13 +30,50 @@ def keeps_order(fast: np.ndarray, exact: np.ndarray, tol: float) -> bool:
     return bool((gap <= tol).all())
 
 
+def bank_case(a):
+    "Each ESM method on float32 weights and on the same weights stored as float16 (a float16 bank), in float64."
+    from esm_nb.bank import FLOAT16_CONTRACT
+    from esm_nb.logme import target_stats, LinearScorer
+    from esm_nb.methods import hscore_linear_maps, knn_score
+    X, y = target(d=a.d)
+    W, b = maps(a.esms, d=a.d)
+    stats = target_stats(X, y)
+    lin = LinearScorer(stats, 'float64')
+    methods = {'esm_logme': lambda W: [lin(w.numpy(), v.numpy()) for w, v in zip(W, b)],
+               'esm_hscore': lambda W: torch.cat([hscore_linear_maps(stats, W[i:i + 16].double(), b[i:i + 16].double())
+                                                  for i in range(0, len(W), 16)]).tolist(),
+               'esm_knn': lambda W: [knn_score(X @ w.double().numpy().T, y) for w in W]}
+    rows = []
+    for name, score in methods.items():
+        t = time.perf_counter()
+        full, half = np.array(score(W)), np.array(score(W.half().float()))
+        rel = np.abs(half - full) / np.abs(full)
+        row = dict(case='bank', method=name, d=a.d, n=len(X), esms=len(W), max_rel=float(rel.max()),
+                   median_rel=float(np.median(rel)), changed=int((half != full).sum()),
+                   max_abs=float(np.abs(half - full).max()), tolerance=FLOAT16_CONTRACT,
+                   keeps_order=keeps_order(half, full, FLOAT16_CONTRACT),
+                   same_order=bool((np.argsort(-half, kind='stable') == np.argsort(-full, kind='stable')).all()),
+                   seconds=round(time.perf_counter() - t, 1))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / 'results_precision_bank.json').write_text(json.dumps(rows, indent=1))
+    print('\n| method | max rel. diff | median rel. diff | scores changed | max abs. diff | '
+          f'order kept within {FLOAT16_CONTRACT:g} | identical order |')
+    print('|---|---|---|---|---|---|---|')
+    for r in rows:
+        print(f"| {r['method']} | {r['max_rel']:.1e} | {r['median_rel']:.1e} | {r['changed']} of {r['esms']} | "
+              f"{r['max_abs']:.1e} | {'yes' if r['keeps_order'] else 'no'} | {'yes' if r['same_order'] else 'no'} |")
+
+
 def main():
     from esm_nb.logme import target_stats, score_linear_maps, LinearScorer
     ap = argparse.ArgumentParser()
     ap.add_argument('--esms', type=int, default=200)
     ap.add_argument('--d', type=int, default=768)
-    ap.add_argument('--case', choices=['device', 'scoring'], default='device')
+    ap.add_argument('--case', choices=['device', 'scoring', 'bank'], default='device')
     a = ap.parse_args()
+    if a.case == 'bank': return bank_case(a)
     if a.case == 'device':
         X, y = target(d=a.d)
         W, b = maps(a.esms, d=a.d)

@@ -6,6 +6,8 @@
 - 'float32' where the products lose precision (TensorFloat-32 imposed by NVIDIA's containers, simulated with
   bfloat16 products on a CPU that has them): the same contracts, because 'float32' then builds `FᵀF` in double
   precision, as 'mixed' always does.
+- A float16 bank (`esm_nb.bank`, weights stored as float16) against a float32 one: ESM-LogME and ESM-H-score within
+  `FLOAT16_CONTRACT` relative, and the same ranking except among ESMs within that tolerance of each other.
 - Worker processes (`ParallelCPUScorer`): the same scores bit for bit whatever the number of workers, and equal to
   the in-process scorer to rounding; they start from a plain script with no `if __name__ == '__main__':` guard.
 Run on the CPU here; `bench/device_check.py` runs the same checks on a GPU."""
@@ -57,6 +59,26 @@ def test_reduced_precision_contract(case, precision, tol):
     rel = np.abs(fast - exact) / np.abs(exact)
     assert rel.max() < tol, rel.max()
     assert agrees_on_ranking(fast, exact, tol)
+
+
+def test_float16_bank_contract(case, data, tmp_path):
+    from esm_nb.bank import FLOAT16_CONTRACT, BankEntry, BankWriter, ESMBank
+    from esm_nb.esm import ESMConfig
+    from esm_nb.methods import hscore_linear_maps
+    stats, _, _ = case
+    X, y, W, b = data
+    banks = {}
+    for dtype in ('float32', 'float16'):
+        w = BankWriter(tmp_path / dtype, W.shape[1], dtype)
+        for i in range(len(W)): assert w.add(BankEntry(ESMConfig('m', f't{i}', esm_embedding_dim=W.shape[1])), W[i], b[i]) is None
+        Wb, bb = zip(*(x for _, _, x in ESMBank(w.close()).items()))
+        banks[dtype] = torch.stack(Wb).double(), torch.stack(bb).double()
+    assert not torch.equal(banks['float16'][0], banks['float32'][0])  # stored as float16: rounded
+    for score in (lambda W, b: score_linear_maps(stats, W, b), lambda W, b: hscore_linear_maps(stats, W, b)):
+        exact, half = (score(*banks[k]).numpy() for k in ('float32', 'float16'))
+        rel = np.abs(half - exact) / np.abs(exact)
+        assert rel.max() < FLOAT16_CONTRACT, rel.max()
+        assert agrees_on_ranking(half, exact, FLOAT16_CONTRACT)
 
 
 def test_worker_processes_give_the_same_scores(case):

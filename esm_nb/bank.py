@@ -91,7 +91,8 @@ class BankWriter:
             self.refused.append(dict(name=entry.name, revision=entry.revision, reason=got))
             return got
         self.entries.append(entry)
-        self._W.append(got[0]); self._b.append(got[1])
+        self._W.append(got[0])
+        self._b.append(got[1])
         if len(self._W) == self.per_shard: self._flush()
 
     def _flush(self):
@@ -142,7 +143,8 @@ class BankShard:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ESMError(f"{self.path}: not a readable ESM bank shard (truncated or not safetensors?): {e!r}") from e
         shape = w['shape']
-        count, dim, code = (shape[0] if count is None else count), (shape[1] if dim is None else dim), code or w['dtype']
+        count, dim, code = ((shape[0] if count is None else count), (shape[1] if dim is None else dim),
+                            code or w['dtype'])
         if (w['dtype'], b['dtype'], shape, b['shape']) != (code, 'F32', [count, dim, dim], [count, dim]):
             raise ESMError(f"{self.path}: inconsistent bank shard: weight {w['dtype']} {shape}, bias {b['dtype']} "
                            f"{b['shape']}; expected {count} ESMs of dimension {dim} as {code}.")
@@ -172,7 +174,8 @@ def _read_manifest(path: Path) -> dict:
     try: m = json.loads(path.read_text())
     except (OSError, ValueError) as e: raise ESMError(f"{path}: not a readable bank manifest: {e}") from e
     if not isinstance(m, dict) or m.get('format') != SHARDED_FORMAT:
-        raise ESMError(f"{path}: not an esm_nb bank manifest (format {m.get('format') if isinstance(m, dict) else m!r}).")
+        raise ESMError(f"{path}: not an esm_nb bank manifest "
+                       f"(format {m.get('format') if isinstance(m, dict) else m!r}).")
     if sum(s['count'] for s in m['shards']) != len(m['esms']) or m.get('dtype') not in BANK_DTYPES:
         raise ESMError(f"{path}: inconsistent bank manifest: {len(m['esms'])} ESMs, shards of "
                        f"{[s['count'] for s in m['shards']]}, dtype {m.get('dtype')!r}.")
@@ -181,7 +184,8 @@ def _read_manifest(path: Path) -> dict:
 class ESMBank:
     "A bank of linear ESMs (a folder, its manifest, or a single bank/1 file), read in chunks so memory stays flat."
     def __init__(self, path: str | Path,
-                 files: dict | None = None): # shard file name -> local path or Future of one (default: beside the manifest)
+                 # shard file name -> local path or Future of one (default: beside the manifest)
+                 files: dict | None = None):
         path = Path(path)
         if path.is_dir(): path = path/MANIFEST
         if not path.exists(): raise FileNotFoundError(f"No such ESM bank: {path}")
@@ -216,13 +220,15 @@ class ESMBank:
 def _opened(source, count: int, dim: int, dtype: str) -> BankShard | str:
     "The shard at `source` (a path, or a Future of one), or why it cannot be read."
     try: path = source.result() if isinstance(source, Future) else source
-    except Exception as e: return f"its bank shard could not be downloaded: {type(e).__name__}: {e}"  # any failure of a download: listed
+    # any failure of a download: listed
+    except Exception as e: return f"its bank shard could not be downloaded: {type(e).__name__}: {e}"
     try: return BankShard(path, count, dim, BANK_DTYPES[dtype][1])
     except (ESMError, FileNotFoundError) as e: return f"its bank shard cannot be read: {e}"
 
 @patch
 def items(self: ESMBank, size: int = 64):
-    "Yield `(name, config, (W, b))` for every ESM, shard by shard; `(name, None, reason)` for those of a shard that fails."
+    ("Yield `(name, config, (W, b))` for every ESM, shard by shard; "
+     "`(name, None, reason)` for those of a shard that fails.")
     first = 0
     for source, count in self.shards:
         entries = self.entries[first:first + count]
@@ -236,7 +242,8 @@ def items(self: ESMBank, size: int = 64):
 
 @patch
 def chunks(self: ESMBank, size: int = 64):
-    "Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs (float32, NaN included); a broken shard raises."
+    ("Yield `(configs, W, b)` for consecutive chunks of at most `size` ESMs (float32, NaN included); "
+     "a broken shard raises.")
     first = 0
     for n, (source, count) in enumerate(self.shards, 1):
         shard = _opened(source, count, self.dim, self.dtype)

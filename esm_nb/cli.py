@@ -176,8 +176,8 @@ def _publish_options(sub) -> argparse.ArgumentParser:
     return u
 
 def _bank_options(sub) -> argparse.ArgumentParser:
-    k = _add_command(sub, 'bank', 'pack linear ESMs into a bank: a folder of ESMs, or every ESM on the Hub for a model; '
-                     "'esm-nb bank push BANK REPO_ID' publishes one")
+    k = _add_command(sub, 'bank', 'pack linear ESMs into a bank: a folder of ESMs, or every ESM on the Hub for a '
+                     "model; 'esm-nb bank push BANK REPO_ID' publishes one")
     k.add_argument('args', nargs='*', metavar='ESM_DIR | push BANK REPO_ID')
     k.add_argument('--from-hub', metavar='MODEL', help='bank every ESM published on the Hub for this base model')
     k.add_argument('--out', help='the bank folder to write')

@@ -6,7 +6,7 @@ Docs: https://esm-nb.github.io/esm_nb/esm.html.md"""
 
 # %% ../nbs/03_esm.ipynb #b31d0640
 from __future__ import annotations
-import importlib.resources, json, tempfile, time
+import importlib.resources, json, tempfile
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import numpy as np, torch

@@ -105,7 +105,8 @@ def fetch_configs(repo_ids: list[str], max_workers: int = 8) -> dict[str, ESMCon
 
 # %% ../nbs/09_hub.ipynb #25fbe91c
 def _fetch_esm(repo_id: str, revision: str | None = None) -> ESM | str:
-    "The ESM of `repo_id` (at `revision`), or the reason it cannot be had (whatever it is: one repo never stops the others)."
+    ("The ESM of `repo_id` (at `revision`), or the reason it cannot be had "
+     "(whatever it is: one repo never stops the others).")
     try: return with_hub_retry(ESM.from_pretrained, repo_id, revision=revision)
     except Exception as e: return _repo_failure_reason(repo_id, e)  # any failure: listed with its reason
 

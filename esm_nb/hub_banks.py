@@ -31,7 +31,8 @@ def build_bank(model_name: str, # base model whose published ESMs go into the ba
                dtype: str = 'float32', # or 'float16': half the bytes, within `FLOAT16_CONTRACT`
                shard_bytes: int = SHARD_BYTES, max_workers: int = 8, progress: bool = True,
                api: HfApi | None = None) -> ESMBank:
-    "Fetch every ESM published for `model_name` (resumably, through the Hub cache) and pack the linear ones into a bank."
+    ("Fetch every ESM published for `model_name` (resumably, through the Hub cache) "
+     "and pack the linear ones into a bank.")
     bank_dtype(dtype)
     check_hub()
     api = api or HfApi()
@@ -51,14 +52,15 @@ def build_bank(model_name: str, # base model whose published ESMs go into the ba
                                         + '; '.join(r['reason'] for r in refused[:5]))
     writer.refused += refused
     command = f"esm-nb bank --from-hub {model_name} --dtype {dtype} --out {out.name}"
-    return ESMBank(writer.close(base_model=base, model_name=model_name, published=len(repos), command=command, out=out.name,
-                                esm_nb=esm_nb.__version__, huggingface_hub=hf_version))
+    return ESMBank(writer.close(base_model=base, model_name=model_name, published=len(repos), command=command,
+                                out=out.name, esm_nb=esm_nb.__version__, huggingface_hub=hf_version))
 
 # %% ../nbs/09a_hub_banks.ipynb #f2a28131
 def bank_card(bank: ESMBank, repo_id: str) -> str:
     "The model card of a published bank: base model, count, dtype, build date, how to use it and how to rebuild it."
     a, n = bank.about, len(bank)
     base, model = a.get('base_model', '(unknown)'), a.get('model_name', a.get('base_model', 'MODEL'))
+    shards, published = len(bank.shards), a.get('published', n)
     meta = dict(esms=n, dtype=bank.dtype, dim=bank.dim, built=bank.created, shards=len(bank.shards))
     refused = f" {len(bank.refused)} published ESMs could not go in; `bank.json` lists each with its reason." \
         if bank.refused else ''
@@ -72,8 +74,8 @@ tags:
 ---
 # ESM bank for {base}
 
-{n} Embedding Space Maps (ESMs) published on the Hub for `{base}`, stacked into {len(bank.shards)} safetensors shard(s) of
-{bank.dim}×{bank.dim} linear maps stored as {bank.dtype}, built {bank.created} from {a.get('published', n)} published ESM
+{n} Embedding Space Maps (ESMs) published on the Hub for `{base}`, stacked into {shards} safetensors shard(s) of
+{bank.dim}×{bank.dim} linear maps stored as {bank.dtype}, built {bank.created} from {published} published ESM
 repos.{refused} `bank.json` names the repo and commit each ESM was taken from.
 
 ## Use
@@ -97,7 +99,8 @@ esm-nb bank push {a.get('out', 'bank')} {repo_id}
 # %% ../nbs/09a_hub_banks.ipynb #81ec0e21
 def push_bank(bank: ESMBank | str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
               commit_message: str | None = None, api: HfApi | None = None) -> str:
-    "Publish a bank folder as the Hub model repo `repo_id` (created if needed), with its model card; return the repo URL."
+    ("Publish a bank folder as the Hub model repo `repo_id` (created if needed), with its model card; "
+     "return the repo URL.")
     bank = bank if isinstance(bank, ESMBank) else ESMBank(bank)
     if bank.path.name != MANIFEST:
         raise ValueError(f"{bank.path} is a single-file bank of an earlier version: write it as a bank folder first "
@@ -131,7 +134,8 @@ def _repo_of(name: str) -> str: return name.removeprefix('hf://').strip('/')
 def fetch_bank(repo_id: str, # 'owner/name' or 'hf://owner/name'
                revision: str | None = None, # a commit; default: the repo's current one
                max_workers: int = 4, api: HfApi | None = None) -> ESMBank:
-    "Download a published bank's manifest now and its shards in the background; the bank reads each shard when it is there."
+    ("Download a published bank's manifest now and its shards in the background; "
+     "the bank reads each shard when it is there.")
     repo_id = _repo_of(repo_id)
     if revision is None and not constants.HF_HUB_OFFLINE:  # one commit for the manifest and every shard
         revision = with_hub_retry((api or HfApi()).model_info, repo_id).sha
@@ -159,9 +163,10 @@ class HubCandidates:
         self.max_workers, self.progress, self.note = max_workers, progress, note
         if bank is not None:
             gone = sum(e.repo_id not in published for e in bank.entries)
-            self.note = (f"{len(current)} ESMs from the bank {getattr(bank, 'repo_id', bank.path)} ({bank.dtype}, built "
-                         f"{bank.created}); {len(self.one_by_one)} fetched one by one (published or changed since, or "
-                         f"not in the bank)" + (f"; {gone} no longer published, left out" if gone else '') + '.')
+            self.note = (f"{len(current)} ESMs from the bank {getattr(bank, 'repo_id', bank.path)} ({bank.dtype}, "
+                         f"built {bank.created}); {len(self.one_by_one)} fetched one by one (published or changed "
+                         f"since, or not in the bank)"
+                         + (f"; {gone} no longer published, left out" if gone else '') + '.')
 
     def __len__(self): return len(self.from_bank) + len(self.one_by_one)
     def __repr__(self): return f"HubCandidates({len(self)} ESMs: {self.note})"
@@ -192,7 +197,8 @@ def hub_candidates(model_name: str, fetch: str = 'auto', # 'auto': a bank if one
         if fetch == 'bank':
             raise ValueError(f"No ESM bank is published for {model_name!r}: fetch='auto' or 'repos' fetches its "
                              f"{len(repos)} ESMs one by one; `esm-nb bank --from-hub {model_name}` builds a bank.")
-        why = 'as asked' if fetch == 'repos' else f"no bank is published for {model_name!r} (esm-nb bank --from-hub builds one)"
+        why = ('as asked' if fetch == 'repos' else
+               f"no bank is published for {model_name!r} (esm-nb bank --from-hub builds one)")
         return HubCandidates(repos, None, max_workers, progress, f"{len(repos)} ESMs fetched one by one: {why}.")
     best = banks.iloc[0]
     return HubCandidates(repos, fetch_bank(best.repo_id, best.revision, api=api), max_workers, progress)

@@ -41,7 +41,8 @@ def _fallback_wait(headers) -> float | None:
     return float(after) if after.isdigit() else None
 
 def rate_limit_wait(headers) -> float | None:
-    "How long the Hub asks a rate-limited client to wait, from its `RateLimit` or `Retry-After` header; None if it does not say."
+    ("How long the Hub asks a rate-limited client to wait, from its `RateLimit` or `Retry-After` header; "
+     "None if it does not say.")
     try: from huggingface_hub.utils import parse_ratelimit_headers  # huggingface_hub >= 1.2
     except ImportError: return _fallback_wait(headers)
     info = parse_ratelimit_headers(headers)
@@ -110,7 +111,8 @@ TRANSIENT_STATUS = (408, 500, 502, 503, 504)
 RETRIES = 1 if int(hf_version.split('.')[0]) >= 1 else 4
 
 def with_hub_retry(fn, *args, retries: int = RETRIES, backoff: float = 1.0,
-                   max_rate_wait: float | None = None, # seconds of rate-limit waits allowed in all (None: ESM_NB_MAX_RATE_WAIT, else 1 hour)
+                   # seconds of rate-limit waits allowed in all (None: ESM_NB_MAX_RATE_WAIT, else 1 hour)
+                   max_rate_wait: float | None = None,
                    **kwargs):
     """Call `fn` (a Hub request), waiting out the Hub's rate limits as its headers say (every thread pauses), and
     retrying server errors, dropped connections and truncated downloads `retries` times with back-off."""
@@ -163,7 +165,8 @@ def _connect(host: str, port: int, timeout: float):
     socket.create_connection((host, port), timeout=timeout).close()
 
 def check_hub(timeout: float = 5.0) -> None:
-    "Raise `HubUnreachableError` within `timeout` seconds, naming what failed and what to do instead, if the Hub cannot be reached."
+    ("Raise `HubUnreachableError` within `timeout` seconds, naming what failed and what to do instead, "
+     "if the Hub cannot be reached.")
     if constants.HF_HUB_OFFLINE:
         raise HubUnreachableError(f"HF_HUB_OFFLINE is set, so the Hub is not asked. {OFFLINE_ALTERNATIVES}")
     url = urlparse(constants.ENDPOINT)
@@ -177,5 +180,6 @@ def check_hub(timeout: float = 5.0) -> None:
                                   f"resolved ({e}); no network? {OFFLINE_ALTERNATIVES}") from e
     except (OSError, FutureTimeout) as e:
         why = f"{type(e).__name__}: {e}" if str(e) else f"no answer in {timeout:g} s"
-        raise HubUnreachableError(f"The Hub ({constants.ENDPOINT}) cannot be reached: {why}. {OFFLINE_ALTERNATIVES}") from e
+        raise HubUnreachableError(f"The Hub ({constants.ENDPOINT}) cannot be reached: {why}. "
+                                  f"{OFFLINE_ALTERNATIVES}") from e
     finally: pool.shutdown(wait=False)

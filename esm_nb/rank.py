@@ -208,7 +208,8 @@ def score_candidates(stream, # (name, config, ESM | (W, b) | reason) for each ca
                      *, model_name: str, # the base model of `X`
                      options: ScoringOptions | None = None, # from `scoring_options` (None: its defaults)
                      total: int | None = None, # how many candidates `stream` holds (progress bar, worker count)
-                     names: list | None = None, # if given, filled with the name of each scored candidate, in the order of `configs`
+                     # if given, filled with the name of each scored candidate, in the order of `configs`
+                     names: list | None = None,
                     ) -> tuple[list, list, list]:
     "Score every candidate of `stream`; return `(configs, scores, skipped)`."
     o = options or scoring_options()
@@ -381,7 +382,8 @@ def rank_embeddings(embeddings: np.ndarray, # (n, d) target embeddings from `mod
                     esms: list[ESM] | None = None, # ESMs to rank
                     esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
                     banks=None, # bank folder(s), file(s) or 'hf://owner/name' of linear ESMs to rank as well
-                    fetch: str = 'auto', # no ESMs given: 'auto' (a bank on the Hub if one is published), 'bank', 'repos' (one by one)
+                    # no ESMs given: 'auto' (a bank on the Hub if one is published), 'bank', 'repos' (one by one)
+                    fetch: str = 'auto',
                     target: str = 'target', # the target dataset's name: ESMs of it and its copies are left out
                     target_subset: str | None = None, # the target's subset, if it has one
                     keep_target_copies: bool = False, # rank ESMs of the target dataset itself (and its copies) too
@@ -401,7 +403,8 @@ def compute_task_ranking(dataset: TaskDataset, # the target task
                          *, esms: list[ESM] | None = None, # ESMs to rank
                          esm_dir: str | Path | None = None, # a folder of ESM folders to rank as well
                          banks=None, # bank folder(s), file(s) or 'hf://owner/name' of linear ESMs to rank as well
-                         fetch: str = 'auto', # no ESMs given: 'auto' (a bank on the Hub if one is published), 'bank', 'repos' (one by one)
+                         # no ESMs given: 'auto' (a bank on the Hub if one is published), 'bank', 'repos' (one by one)
+                         fetch: str = 'auto',
                          embeddings: np.ndarray | None = None, # precomputed target embeddings (n, d)
                          embedder: Embedder | None = None, # a ready Embedder for `model_name`
                          batch_size: int = 64, # texts embedded together

@@ -306,16 +306,20 @@ def _esms(self: TaskSelector, model: str) -> dict:
         if not folder: raise ValueError("Type the folder that holds the ESM folders (or choose the bundled zoo).")
         if not Path(folder).expanduser().is_dir(): raise ValueError(f"No such folder: {folder}")
         return dict(esm_dir=Path(folder).expanduser()), []
-    from esm_nb.hub import find_esms, fetch_esms
-    repos = find_esms(model, task=self.hub_task.value.strip() or None, language=self.hub_language.value.strip() or None,
-                      min_examples=self.hub_min_examples.value or None)
+    from esm_nb.hub import find_esms
+    from esm_nb.hub_banks import HubCandidates, hub_candidates
+    task, language = self.hub_task.value.strip() or None, self.hub_language.value.strip() or None
+    min_examples = self.hub_min_examples.value or None
+    if not (task or language or min_examples):  # every ESM: from a bank when one is published
+        self._step(1, 'Looking for the ESMs (and a bank of them) on the Hub…')
+        return dict(banks=[hub_candidates(model, progress=False)]), []
+    repos = find_esms(model, task=task, language=language, min_examples=min_examples)
     if repos.empty:
         raise ValueError(f"No ESMs on the Hub for {model!r} match these filters; "
                          "loosen them or pick another base model.")
-    self._step(1, f'Fetching {len(repos)} ESMs from the Hub…')
-    esms, failed = fetch_esms(list(repos.repo_id), progress=False)
-    if not esms: raise ValueError(f"None of the {len(repos)} ESMs found on the Hub could be loaded: {failed[:3]}…")
-    return dict(esms=esms), failed
+    note = f"{len(repos)} ESMs that match the filters, fetched one by one."
+    return dict(banks=[HubCandidates(repos, progress=False, note=note)]), []
+
 
 # %% ../nbs/13_widget.ipynb #b4984987
 @patch
@@ -511,5 +515,7 @@ def run(self: TaskSelector) -> TaskRanking:
     skipped = f"; {len(ranking.skipped)} ESM(s) skipped: {first_skipped}" if len(ranking.skipped) else ''
     self._first_page()
     self._draw_bars()
-    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}.", 'ok')
+    source = f" ESMs: {ranking.note}" if ranking.note else ''
+    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}."
+              f"{source}", 'ok')
     return ranking

@@ -152,7 +152,8 @@ def test_truncated_bank_shard_skips_its_esms(tmp_path, tiny_bert):
         shard.write_bytes(data[:cut])
         r = rank_embeddings(X, y, banks=folder, model_name=tiny_bert, progress=False)
         assert sorted(r.to_pandas()['Task ID']) == ['org/a', 'org/b']
-        assert [n for n, _ in r.skipped.values] == ['org/c', 'org/d'] and 'not a readable ESM bank shard' in r.skipped.values[0][1]
+        assert ([n for n, _ in r.skipped.values] == ['org/c', 'org/d']
+                and 'not a readable ESM bank shard' in r.skipped.values[0][1])
     (folder / 'bank.json').write_text((folder / 'bank.json').read_text()[:50])
     with pytest.raises(ESMError, match='not a readable bank manifest'):
         rank_embeddings(X, y, banks=folder, model_name=tiny_bert, progress=False)

@@ -74,10 +74,33 @@ def hub(tmp_path_factory):
     for d in sorted(bundled_zoo_dir().iterdir()):  # the bundled zoo, as if published
         repos[f'esm-nb/{d.name}'] = Repo({p.name: p.read_bytes() for p in d.iterdir()},
                                          ['embedding_space_map', f'base_model:{DEFAULT_MODEL}'])
+    add_bank(repos, [r for r in repos if r.startswith('esm-hub/')], tmp_path_factory.mktemp('bank'))
     srv = HubServer(repos, aliases={'bert-base-multilingual-uncased': MBERT})
     add_imdb(srv, tmp_path_factory.mktemp('imdb'))
     yield srv
     srv.close()
+
+
+def add_bank(repos: dict, esm_repos: list, tmp: Path):
+    """A bank of the mBERT stand-in's ESMs but the last (published after the bank was built), as `push_bank` publishes
+    it: tutorial 20 ranks from it and fetches the last one by itself."""
+    from esm_nb.bank import ESMBank, save_bank
+    from esm_nb.hub_banks import BANK_TAG, bank_card
+    from hub_server import card_data
+    esms = [_esm_of(repos[r]) for r in esm_repos[:-1]]
+    folder = save_bank(esms, tmp / 'bank', sources=[(r, repos[r].sha) for r in esm_repos[:-1]], base_model=MBERT,
+                       model_name='bert-base-multilingual-uncased')
+    card = bank_card(ESMBank(folder), 'esm-hub/esm-bank-mbert')
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    repos['esm-hub/esm-bank-mbert'] = Repo({**files, 'README.md': card.encode()}, [BANK_TAG, f'base_model:{MBERT}'],
+                                           card_data(card))
+
+
+def _esm_of(repo: Repo) -> ESM:
+    from safetensors.torch import load
+    e = ESM(ESMConfig.from_dict(json.loads(repo.files['config.json'])))
+    e.model.load_state_dict({k.removeprefix('model.'): v for k, v in load(repo.files['model.safetensors']).items()})
+    return e
 
 
 def add_imdb(srv: HubServer, tmp: Path):
@@ -108,9 +131,10 @@ def run_notebook(nb: Path, env: dict, tmp: Path, *replace):
     print(r.stdout)
 
 
-# what each tutorial must ask of the Hub stand-in (a path prefix), and what it must not: 20 searches it for ESMs, 21
+# what each tutorial must ask of the Hub stand-in (a path prefix), and what it must not: 20 ranks the published ESMs
+# from the bank (and fetches the one published since), 21
 # publishes to it; 22 ranks the bundled zoo, so it fetches the base model (as on Colab) but never searches for ESMs
-HUB_USE = {'20_tutorial_find': ('/api/models', None), '21_tutorial_build_publish': ('/api/repos/create', None),
+HUB_USE = {'20_tutorial_find': ('/esm-hub/esm-bank-mbert/resolve/', None), '21_tutorial_build_publish': ('/api/repos/create', None),
            '22_tutorial_interactive': ('/sentence-transformers/all-MiniLM-L6-v2/resolve/', '/api/models')}
 
 

@@ -40,7 +40,8 @@ def test_rank_table(esm_dir, tiny_bert, tmp_path):
     ranking = compute_task_ranking(target, tiny_bert, esm_dir=esm_dir, method='esm_logme', progress=False)
     t = ranking.to_pandas()
     assert list(t.columns) == COLUMNS + SOURCE_COLUMNS and len(t) == 3 and t['Rank'].tolist() == [1, 2, 3]
-    assert sorted(t['ESM']) == sorted(p.name for p in esm_dir.iterdir()) and t['Revision'].isna().all()  # local: no commit
+    # local: no commit
+    assert sorted(t['ESM']) == sorted(p.name for p in esm_dir.iterdir()) and t['Revision'].isna().all()
     assert t['Score'].is_monotonic_decreasing and np.isfinite(t['Score']).all()
     assert set(t['Task Subset']) == {'tweets', 'topic', 'author'} and set(t['Num Examples']) == {48}
     # each score equals LogME on the explicitly mapped embeddings

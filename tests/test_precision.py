@@ -70,7 +70,8 @@ def test_float16_bank_contract(case, data, tmp_path):
     banks = {}
     for dtype in ('float32', 'float16'):
         w = BankWriter(tmp_path / dtype, W.shape[1], dtype)
-        for i in range(len(W)): assert w.add(BankEntry(ESMConfig('m', f't{i}', esm_embedding_dim=W.shape[1])), W[i], b[i]) is None
+        for i in range(len(W)):
+            assert w.add(BankEntry(ESMConfig('m', f't{i}', esm_embedding_dim=W.shape[1])), W[i], b[i]) is None
         Wb, bb = zip(*(x for _, _, x in ESMBank(w.close()).items()))
         banks[dtype] = torch.stack(Wb).double(), torch.stack(bb).double()
     assert not torch.equal(banks['float16'][0], banks['float32'][0])  # stored as float16: rounded

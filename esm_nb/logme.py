@@ -8,14 +8,16 @@ Docs: https://esm-nb.github.io/esm_nb/logme.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
-import json, math, mmap, os, sys
+import importlib, json, math, mmap, os, sys
 import numpy as np, torch
 from scipy.linalg import lapack, blas
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['EPS32', 'PRECISIONS', 'label_matrix', 'evidence_from_spectrum', 'logme_from_stats', 'logme', 'gram_factor',
            'TargetStats', 'target_stats', 'Precision', 'as_precision', 'float32_products_exact', 'score_linear_maps',
-           'evidence_tridiagonal', 'LinearScorer', 'send_arrays', 'read_arrays', 'SharedArrays', 'serve_scoring']
+           'evidence_tridiagonal', 'LinearScorer', 'send_arrays', 'read_arrays', 'SharedArrays', 'scorer_from_message',
+           'serve_scoring']
 
 # %% ../nbs/02_logme.ipynb #7d47a38e
 def label_matrix(y: np.ndarray, # class indices, or regression targets (n,) or (n, k)
@@ -355,6 +357,24 @@ class SharedArrays:
         if remove and self.path and os.path.exists(self.path): os.remove(self.path)
         self.path, self.map = None, None
 
+# %% ../nbs/02_logme.ipynb #dbf96a02
+@patch
+def message(self: LinearScorer) -> tuple[dict, list[np.ndarray]]:
+    "What a worker process rebuilds this scorer from: `(header, arrays)` for `send_arrays`."
+    head = {'scorer': 'esm_nb.logme:LinearScorer', 'n': self.stats.n, 'precision': self.precision.name}
+    return head, [t.cpu().numpy() for t in (self.stats.XtX, self.stats.XtY, self.stats.yty)]
+
+@patch(cls_method=True)
+def from_message(cls: LinearScorer, head: dict, arrays: list[np.ndarray]) -> LinearScorer:
+    "The scorer `message` describes."
+    return cls(TargetStats(*(torch.from_numpy(a) for a in arrays), head['n']), head['precision'])
+
+def scorer_from_message(head: dict, arrays: list[np.ndarray]):
+    "The one-map scorer a worker's first message describes: the class `head['scorer']` names, rebuilt."
+    module, name = head['scorer'].split(':')
+    return getattr(importlib.import_module(module), name).from_message(head, arrays)
+
+
 # %% ../nbs/02_logme.ipynb #f9cf09c9
 def serve_scoring(inp=None, out=None):
     "The loop of a scoring worker process (stdin and stdout by default); returns when its input ends."
@@ -363,8 +383,7 @@ def serve_scoring(inp=None, out=None):
         os.dup2(2, 1)  # print() and C libraries now write to stderr; stdout carries the replies alone
     inp = inp or sys.stdin.buffer
     torch.set_num_threads(1)
-    head, (XtX, XtY, yty) = read_arrays(inp)
-    score = LinearScorer(TargetStats(*(torch.from_numpy(a) for a in (XtX, XtY, yty)), head['n']), head['precision'])
+    score = scorer_from_message(*read_arrays(inp))
     shared = SharedArrays()
     while True:
         try: head, arrays = read_arrays(inp)

@@ -7,22 +7,24 @@ Docs: https://esm-nb.github.io/esm_nb/methods.html.md"""
 # %% ../nbs/05a_methods.ipynb #8b32c44b
 from __future__ import annotations
 import os, re, subprocess, sys, tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 import numpy as np, pandas as pd, torch
+from scipy.linalg import blas, lapack
 from fastcore.basics import patch
-from .embed import DEFAULT_MODEL, Embedder
 from .esm import ESM
 from .logme import (TargetStats, target_stats, score_linear_maps, logme, LinearScorer, send_arrays, read_arrays,
-                          SharedArrays, Precision, as_precision)
+                          SharedArrays, Precision, as_precision, gram_factor)
 
 # %% auto #0
-__all__ = ['ONE_THREAD', 'WORKER_COMMAND', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore', 'hscore_linear_maps', 'knn_score',
-           'usable_cores', 'worker_env', 'ParallelCPUScorer', 'CPUScorer', 'BatchedScorer', 'HScoreScorer', 'KNNScorer',
-           'word_types', 'Source', 'Target', 'Method', 'register_method', 'get_method', 'esm_method', 'vocab_overlap',
-           'methods_table', 'score_sources']
+__all__ = ['U32', 'ONE_THREAD', 'KEEP_MEMORY', 'WORKER_COMMAND', 'METHODS', 'DEFAULT_METHOD', 'oas_shrink', 'hscore',
+           'hscore_linear_maps', 'HScoreLinearScorer', 'knn_vote', 'knn_score', 'float32_distance_error',
+           'float32_distances', 'loo_neighbours', 'KNNLinearScorer', 'usable_cores', 'worker_env', 'ParallelCPUScorer',
+           'CPUScorer', 'BatchedScorer', 'HScoreScorer', 'KNNScorer', 'word_types', 'Source', 'Target', 'Method',
+           'register_method', 'get_method', 'esm_method', 'vocab_overlap', 'methods_table', 'score_sources']
 
 # %% ../nbs/05a_methods.ipynb #f05795a9
 def oas_shrink(S: torch.Tensor, # (..., D, D) sample covariance matrices
@@ -87,28 +89,184 @@ def hscore_linear_maps(stats: TargetStats,
     Z = torch.linalg.solve_triangular(L, M, upper=False)
     return (Z ** 2).sum((-2, -1))
 
+# %% ../nbs/05a_methods.ipynb #9fb286e4
+class HScoreLinearScorer:
+    "Regularised H-score of `X·Wᵀ + b`, one map at a time on the CPU in double precision: `hscore_linear_maps`'s value."
+    def __init__(self, stats: TargetStats, is_regression: bool):
+        XtX, XtY, yty = (t.cpu().double().numpy() for t in (stats.XtX, stats.XtY, stats.yty))
+        self.stats, self.is_regression, n = stats, is_regression, stats.n
+        mx, my = XtX[-1, :-1] / n, XtY[-1] / n
+        self.R, self.triangular = gram_factor(XtX[:-1, :-1] / n - np.outer(mx, mx))  # RᵀR = Σ_x
+        var = yty / n - my ** 2 if is_regression else my
+        # Σ_b = (W·B)(W·B)ᵀ with B = Σ_xy / σ_y, as in `hscore_linear_maps`
+        self.B = np.asfortranarray((XtY[:-1] / n - np.outer(mx, my)) / np.sqrt(np.clip(var, 1e-300, None)))
+
+    def __call__(self, W: np.ndarray, b: np.ndarray | None = None) -> float:
+        "H-score of `X·Wᵀ + b` (the bias moves no covariance)."
+        Wt = np.asarray(W, dtype=np.float64).T  # (d, D), Fortran order: BLAS reads it as it is
+        M = blas.dtrmm(1.0, self.R, Wt) if self.triangular else blas.dgemm(1.0, self.R, Wt)
+        S = blas.dsyrk(1.0, M, trans=1, lower=1)  # Σ_f = MᵀM, lower triangle (zeros above)
+        D, diag = len(S), S.diagonal().copy()
+        if not np.isfinite(diag).all(): raise ValueError("Features contain NaN or Inf: H-score cannot score them.")
+        flat = S.ravel(order='K')
+        mu, alpha = diag.sum() / D, (2 * blas.ddot(flat, flat) - diag @ diag) / D ** 2  # OAS: tr Σ_f/D, ‖Σ_f‖²/D²
+        num, den = alpha + mu ** 2, (self.stats.n + 1) * (alpha - mu ** 2 / D)
+        rho = min(num / den, 1.0) if den > 0 else 1.0
+        S *= 1 - rho
+        S[np.arange(D), np.arange(D)] += rho * mu + 1e-9 * max(mu, 1e-20)  # shrink, plus `hscore_linear_maps`'s jitter
+        L, info = lapack.dpotrf(S, lower=1, clean=0, overwrite_a=1)
+        if info: raise np.linalg.LinAlgError(f"H-score: the features' covariance is not positive definite ({info}).")
+        Z = blas.dtrsm(1.0, L, blas.dgemm(1.0, Wt, self.B, trans_a=1), lower=1)
+        return float(np.square(Z).sum())
+
+    def message(self) -> tuple[dict, list[np.ndarray]]:
+        "What a worker process rebuilds this scorer from (`ParallelCPUScorer`): `(header, arrays)`."
+        head = {'scorer': 'esm_nb.methods:HScoreLinearScorer', 'n': self.stats.n, 'is_regression': self.is_regression}
+        return head, [t.cpu().numpy() for t in (self.stats.XtX, self.stats.XtY, self.stats.yty)]
+    @classmethod
+    def from_message(cls, head: dict, arrays: list[np.ndarray]):
+        return cls(TargetStats(*(torch.from_numpy(a) for a in arrays), head['n']), head['is_regression'])
+
+
 # %% ../nbs/05a_methods.ipynb #60515c7c
-def knn_score(F: np.ndarray | torch.Tensor, # (N, D) features
-              y: np.ndarray, # class indices or regression targets
-              is_regression: bool = False,
-              k: int = 5) -> float:
-    "Leave-one-out kNN accuracy (classification) or Pearson correlation of the neighbours' mean label (regression)."
-    F = torch.as_tensor(F, dtype=torch.float64)
-    y = torch.as_tensor(np.array(y))
-    k = min(k, len(F) - 1)
-    sq = (F ** 2).sum(1)
-    d2 = sq[:, None] + sq[None, :] - 2 * F @ F.T
-    d2.fill_diagonal_(float('inf'))
-    near = torch.topk(d2, k, largest=False, sorted=True).indices  # (N, k), nearest first
+def knn_vote(near: np.ndarray | torch.Tensor, # (N, k) indices of each example's nearest others, nearest first
+             y: np.ndarray, # class indices or regression targets
+             is_regression: bool = False) -> float:
+    "Accuracy of the neighbours' vote (ties: the nearer ones win), or correlation of their mean label (regression)."
+    near, y = torch.as_tensor(near), torch.as_tensor(np.array(y))
     if is_regression:
         pred, yy = y[near].double().mean(1), y.double()
         if pred.std() == 0 or yy.std() == 0: return 0.0
         return float(torch.corrcoef(torch.stack([pred, yy]))[0, 1])
     classes = torch.unique(y)
     onehot = (y[near].unsqueeze(-1) == classes).double()  # (N, k, C)
-    weight = 1 + 1e-6 * torch.arange(k, 0, -1, dtype=torch.float64)  # ties: the nearer neighbours win
+    weight = 1 + 1e-6 * torch.arange(near.shape[1], 0, -1, dtype=torch.float64)
     pred = classes[(onehot * weight[:, None]).sum(1).argmax(1)]
     return float((pred == y).double().mean())
+
+def knn_score(F: np.ndarray | torch.Tensor, # (N, D) features
+              y: np.ndarray, # class indices or regression targets
+              is_regression: bool = False,
+              k: int = 5) -> float:
+    "Leave-one-out kNN accuracy (classification) or Pearson correlation of the neighbours' mean label (regression)."
+    F = torch.as_tensor(F, dtype=torch.float64)
+    k = min(k, len(F) - 1)
+    sq = (F ** 2).sum(1)
+    d2 = sq[:, None] + sq[None, :] - 2 * F @ F.T
+    d2.fill_diagonal_(float('inf'))
+    return knn_vote(torch.topk(d2, k, largest=False, sorted=True).indices, y, is_regression)
+
+
+# %% ../nbs/05a_methods.ipynb #f4ae376a
+U32 = 2.0 ** -24 # unit roundoff of single precision
+
+def float32_distance_error(norms: np.ndarray, # (N,) norms of the rows, centred
+                           D: int) -> np.ndarray:
+    "Per row i, a bound on the error of every squared distance from row i that `float32_distances` computes."
+    u = U32 * (1 + 2.0 ** -20)  # the rounding to single precision, and the double-precision centring before it
+    gamma = D * u / (1 - D * u)
+    a, top = norms, norms.max()
+    if 4 * top ** 2 >= 1e38: return np.full(len(a), np.inf)  # single precision would overflow
+    gram = 2 * (gamma * (1 + u) ** 2 + 2 * u + u * u) * a * top  # twice the error of fᵢ·fⱼ
+    # sᵢ + sⱼ − 2G in single precision, and an absolute term for features below single precision's normal range
+    return gram + 5 * u * (a + top) ** 2 + 2.0 ** -100 * D * (1 + a + top)
+
+def float32_distances(F: np.ndarray # (N, D) features
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    "`(d2, err)`: squared distances of rows in single precision, ∞ on the diagonal; a bound per row on their error."
+    Fc = F - F.mean(0)
+    sq = np.einsum('ij,ij->i', Fc, Fc)
+    G = blas.ssyrk(1.0, np.asfortranarray(Fc, dtype=np.float32)).T  # Fc·Fcᵀ below the diagonal, zeros above
+    d2 = G + G.T
+    d2 *= -2
+    s = sq.astype(np.float32)
+    d2 += s[:, None]
+    d2 += s[None, :]
+    np.fill_diagonal(d2, np.inf)
+    return d2, float32_distance_error(np.sqrt(sq), F.shape[1])
+
+
+# %% ../nbs/05a_methods.ipynb #c09be5d5
+def _smallest(d2: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    "`(values, indices)` of the k smallest entries of each row, smallest first."
+    vals, idx = torch.topk(torch.from_numpy(d2), k, largest=False, sorted=True)
+    return vals.numpy(), idx.numpy()
+
+def _exact_rows(F: np.ndarray, sq: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    "Neighbours of `rows` from their double-precision distances to every row."
+    d2 = sq[rows, None] + sq[None, :] - 2 * blas.dgemm(1.0, F[rows], F, trans_b=1)
+    d2[np.arange(len(rows)), rows] = np.inf
+    return _smallest(d2, k)[1]
+
+def _remeasured(F: np.ndarray, d2: np.ndarray, err: np.ndarray, rows: np.ndarray, k: int, extra: int) -> np.ndarray:
+    "Neighbours of `rows` from double-precision distances to their `k + extra` single-precision candidates."
+    sq, m = np.einsum('ij,ij->i', F, F), min(k + extra, len(F) - 1)
+    vals, cand = _smallest(d2, m)
+    exact = sq[rows, None] + sq[cand] - 2 * np.einsum('rd,rmd->rm', F[rows], F[cand])
+    order = np.argsort(exact, axis=1, kind='stable')[:, :k]
+    near, kth = np.take_along_axis(cand, order, 1), np.take_along_axis(exact, order[:, -1:], 1)[:, 0]
+    # every other row lies at least the last candidate's distance less its error away: it may be nearer than the k-th
+    if m < len(F) - 1:
+        open_ = np.flatnonzero(vals[:, -1].astype(np.float64) - err <= kth)
+        if len(open_): near[open_] = _exact_rows(F, sq, rows[open_], k)
+    return near
+
+def loo_neighbours(F: np.ndarray, # (N, D) features
+                   k: int = 5,
+                   extra: int = 5, # candidates past the k-th that a doubtful row measures again in double precision
+                  ) -> np.ndarray:
+    "Each row's `k` nearest other rows, nearest first, as double precision finds them, found in single precision."
+    F = np.asarray(F, dtype=np.float64)
+    N, k = len(F), min(k, len(F) - 1)
+    d2, err = float32_distances(F)
+    if not np.isfinite(err).all(): return _exact_rows(F, np.einsum('ij,ij->i', F, F), np.arange(N), k)  # overflow
+    vals, near = _smallest(d2, min(k + 1, N))
+    doubt = np.flatnonzero((np.diff(vals.astype(np.float64), axis=1) <= 2 * err[:, None]).any(1))
+    near = near[:, :k]
+    if len(doubt): near[doubt] = _remeasured(F, d2[doubt], err[doubt], doubt, k, extra)
+    return near
+
+
+# %% ../nbs/05a_methods.ipynb #c8da482a
+@contextmanager
+def _one_torch_thread():
+    "Torch's CPU operations on one thread inside the block: its OpenMP threads would fight scipy's BLAS threads."
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(threads)
+
+class KNNLinearScorer:
+    "Leave-one-out kNN of `X·Wᵀ + b` for one map at a time on the CPU: `knn_score`'s value, faster."
+    def __init__(self, X: np.ndarray, # (N, d) target embeddings
+                 y: np.ndarray, # class indices or regression targets
+                 is_regression: bool,
+                 precision: str | Precision = 'float64', # 'float32': single precision throughout, no second look
+                 k: int = 5):
+        self.precision = as_precision(precision)
+        self.dtype = np.float32 if self.precision.name == 'float32' else np.float64
+        self.X = np.asfortranarray(X, dtype=self.dtype)
+        self.y, self.is_regression, self.k = np.asarray(y), is_regression, k
+
+    def __call__(self, W: np.ndarray, b: np.ndarray | None = None) -> float:
+        "kNN score of `X·Wᵀ + b` (the bias moves no distance)."
+        gemm = blas.dgemm if self.dtype == np.float64 else blas.sgemm
+        F = gemm(1.0, self.X, np.asarray(W, dtype=self.dtype).T)  # Wᵀ is W's Fortran-ordered view: no copy
+        if not np.isfinite(F).all(): raise ValueError("Features contain NaN or Inf: kNN cannot score them.")
+        with _one_torch_thread():
+            if self.dtype == np.float64: near = loo_neighbours(F, self.k)
+            else: near = _smallest(float32_distances(F)[0], min(self.k, len(F) - 1))[1]
+            return knn_vote(near, self.y, self.is_regression)
+
+    def message(self) -> tuple[dict, list[np.ndarray]]:
+        "What a worker process rebuilds this scorer from (`ParallelCPUScorer`): `(header, arrays)`."
+        head = {'scorer': 'esm_nb.methods:KNNLinearScorer', 'is_regression': self.is_regression,
+                'precision': self.precision.name, 'k': self.k}
+        return head, [self.X, self.y]
+    @classmethod
+    def from_message(cls, head: dict, arrays: list[np.ndarray]):
+        return cls(*arrays, head['is_regression'], head['precision'], head['k'])
+
 
 # %% ../nbs/05a_methods.ipynb #e4f59731
 def usable_cores() -> int:
@@ -116,6 +274,9 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
 ONE_THREAD = {k: '1' for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')}
+# glibc hands the megabytes a map's arrays take back to the system when they are freed, and faults them in again
+# for the next map: a tenth of a worker's time. Keep them (glibc's own limits; other C libraries ignore these).
+KEEP_MEMORY = {'MALLOC_MMAP_THRESHOLD_': str(32 << 20), 'MALLOC_TRIM_THRESHOLD_': str(1 << 30)}
 WORKER_COMMAND = [sys.executable, '-c', 'from esm_nb.logme import serve_scoring; serve_scoring()']
 
 def worker_env() -> dict:
@@ -123,20 +284,21 @@ def worker_env() -> dict:
     import esm_nb, site
     here = Path(esm_nb.__file__).resolve().parent.parent
     installed = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
-    if here in installed: return {**os.environ, **ONE_THREAD}  # a fresh interpreter finds it anyway
+    if here in installed: return {**os.environ, **ONE_THREAD, **KEEP_MEMORY}  # a fresh interpreter finds it anyway
     # a source checkout: put it first (site-packages itself must not go there: it would shadow the standard library)
     path = os.pathsep.join(p for p in (str(here), os.environ.get('PYTHONPATH')) if p)
-    return {**os.environ, **ONE_THREAD, 'PYTHONPATH': path}
+    return {**os.environ, **ONE_THREAD, **KEEP_MEMORY, 'PYTHONPATH': path}
 
 
 # %% ../nbs/05a_methods.ipynb #f71696bb
 class ParallelCPUScorer:
-    "ESM-LogME of linear maps on every usable core: worker processes, each a `LinearScorer` with one BLAS thread."
+    "Linear maps scored on every usable core: worker processes, each running a one-map scorer with one BLAS thread."
     batched = True
-    def __init__(self, stats: TargetStats, precision: str | Precision = 'float64', device=None,
-                 workers: int | None = None):
+    def __init__(self, stats: TargetStats | Callable, # the target's statistics (ESM-LogME), or a one-map scorer
+                 precision: str | Precision = 'float64', # of ESM-LogME, given statistics
+                 device=None, workers: int | None = None):
         self.workers = workers or usable_cores()
-        head = dict(n=stats.n, precision=as_precision(precision).name)
+        head, arrays = (LinearScorer(stats, precision) if isinstance(stats, TargetStats) else stats).message()
         self.errs = [tempfile.TemporaryFile() for _ in range(self.workers)]
         # batches travel through shared memory (a file in /dev/shm where there is one), one file per worker
         shm = '/dev/shm' if os.path.isdir('/dev/shm') else None
@@ -144,7 +306,7 @@ class ParallelCPUScorer:
         self.shared = [SharedArrays(self.folder.name) for _ in range(self.workers)]
         self.procs = [subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                        env=worker_env()) for err in self.errs]
-        for p in self.procs: self._send(p, head, *(t.cpu().numpy() for t in (stats.XtX, stats.XtY, stats.yty)))
+        for p in self.procs: self._send(p, head, *arrays)
 
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         W, b = W.cpu().numpy(), b.cpu().numpy()
@@ -210,10 +372,12 @@ def __del__(self: ParallelCPUScorer):
 
 # %% ../nbs/05a_methods.ipynb #aa9af4b6
 class CPUScorer:
-    "ESM-LogME of linear maps one at a time with the tridiagonal LogME (`LinearScorer`): the CPU path."
+    "Linear maps scored one at a time in this process by a one-map scorer (ESM-LogME: `LinearScorer`): the CPU path."
     batched = False # takes one map at a time
-    def __init__(self, stats: TargetStats, precision: str | Precision = 'float64', device=None):
-        self.score = LinearScorer(stats, precision)
+    def __init__(self, stats: TargetStats | Callable, # the target's statistics (ESM-LogME), or a one-map scorer
+                 precision: str | Precision = 'float64', # of ESM-LogME, given statistics
+                 device=None):
+        self.score = LinearScorer(stats, precision) if isinstance(stats, TargetStats) else stats
     def __call__(self, W: torch.Tensor, b: torch.Tensor) -> list[float]:
         return [self.score(w.numpy(), v.numpy()) for w, v in zip(W, b)]
 
@@ -284,16 +448,20 @@ class Target:
     labels: np.ndarray
     is_regression: bool
     embeddings: np.ndarray # (N, d) base-model embeddings of `texts`
-    model_name: str = DEFAULT_MODEL # the base model
+    model_name: str | None = None # the base model (None: `esm_nb.embed.DEFAULT_MODEL`)
     pooling: str | None = None # the base model's pooling, which tuned encoders use too (None: `model_name`'s rule)
     max_length: int = 128
     precision: str | Precision | None = 'float64' # checked here, once; None: the device's default
     device: str | torch.device | None = None
     batched: bool = False # score linear ESMs in torch batches (the GPU path)
-    workers: int = 1 # CPU processes for ESM-LogME when not batched (`ParallelCPUScorer`)
+    workers: int = 1 # CPU processes for the ESM methods when not batched (`ParallelCPUScorer`)
     cache: dict = field(default_factory=dict, repr=False)
 
-    def __post_init__(self): self.precision = as_precision(self.precision, self.device)
+    def __post_init__(self):
+        self.precision = as_precision(self.precision, self.device)
+        if self.model_name is None:
+            from esm_nb.embed import DEFAULT_MODEL  # transformers: scoring workers import this module without it
+            self.model_name = DEFAULT_MODEL
 
     @cached_property
     def stats(self) -> TargetStats: return target_stats(self.embeddings, self.labels, self.is_regression)
@@ -362,26 +530,35 @@ def esm_method(name: str, label: str, about: str, score_features: Callable, scor
                score_features=score_features, scorer=scorer)
     return m
 
+def _on_cpu(t: Target, score: Callable):
+    "The one-map scorer `score` in this process, or in `t.workers` worker processes."
+    return ParallelCPUScorer(score, workers=t.workers) if t.workers > 1 else CPUScorer(score)
+
 def _logme_scorer(t: Target):
     stats = target_stats(t.embeddings, t.labels, t.is_regression, t.device)
-    if t.batched: return BatchedScorer(stats, t.precision, t.device)
-    if t.workers > 1: return ParallelCPUScorer(stats, t.precision, workers=t.workers)
-    return CPUScorer(stats, t.precision)
+    return BatchedScorer(stats, t.precision, t.device) if t.batched else _on_cpu(t, LinearScorer(stats, t.precision))
+
+def _hscore_scorer(t: Target):
+    stats = target_stats(t.embeddings, t.labels, t.is_regression, t.device)
+    if t.batched: return HScoreScorer(stats, t.is_regression, t.precision, t.device)
+    return _on_cpu(t, HScoreLinearScorer(stats, t.is_regression))
+
+def _knn_scorer(t: Target):
+    if t.batched: return KNNScorer(t.embeddings, t.labels, t.is_regression, t.precision, t.device)
+    return _on_cpu(t, KNNLinearScorer(t.embeddings, t.labels, t.is_regression, t.precision))
 
 register_method(esm_method('esm_logme', 'ESM-LogME', 'LogME of the target embeddings mapped by the ESM',
                            lambda F, t: logme(F, t.labels, t.is_regression), _logme_scorer))
 register_method(esm_method('esm_hscore', 'ESM-H-score',
                            'regularised H-score of the target embeddings mapped by the ESM',
-                           lambda F, t: hscore(F, t.labels, t.is_regression),
-                           lambda t: HScoreScorer(target_stats(t.embeddings, t.labels, t.is_regression, t.device),
-                                                  t.is_regression, t.precision, t.device)))
+                           lambda F, t: hscore(F, t.labels, t.is_regression), _hscore_scorer))
 register_method(esm_method('esm_knn', 'ESM-kNN',
                            'leave-one-out 5-NN accuracy on the target embeddings mapped by the ESM',
-                           lambda F, t: knn_score(F, t.labels, t.is_regression),
-                           lambda t: KNNScorer(t.embeddings, t.labels, t.is_regression, t.precision, t.device)))
+                           lambda F, t: knn_score(F, t.labels, t.is_regression), _knn_scorer))
 
 # %% ../nbs/05a_methods.ipynb #f2d5584f
 def _logme_tuned(t: Target, sources: list[Source]) -> list[float]:
+    from esm_nb.embed import Embedder
     out = []
     for s in sources:
         key = ('tuned_embeddings', s.encoder)

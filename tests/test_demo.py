@@ -13,7 +13,7 @@ def _rows(markdown: str):
     rows = []
     for line in markdown.splitlines():
         cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) == 9 and re.fullmatch(r'\d+', cells[0]):
+        if len(cells) in (9, 11) and re.fullmatch(r'\d+', cells[0]):  # 11: with the ESM and its commit
             rows.append((cells[1], cells[2], float(cells[8])))
     return rows
 

@@ -69,7 +69,9 @@ class TaskRanking(rank.TaskRanking):
 
 # %% ../../nbs/14i_hfselect_task_ranking.ipynb #6df7f90f
 def _hfselect_ranking(r: rank.TaskRanking) -> TaskRanking:
-    "An esm_nb ranking handed out as this module's class (nothing copied: table, skipped ESMs and method kept)."
+    "An esm_nb ranking as this module's class: hfselect's columns and print-out; skipped ESMs and method kept."
+    r.table = r.table.drop(columns=rank.SOURCE_COLUMNS, errors='ignore')  # where each ESM came from: esm_nb's own
+    r.note = ''
     return _convert.set_class(r, TaskRanking)
 
 # %% ../../nbs/14i_hfselect_task_ranking.ipynb #36f653ed

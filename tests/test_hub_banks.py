@@ -111,7 +111,7 @@ def test_shard_failures_are_retried_and_cost_only_their_esms(hub_at, tmp_path):
     hub_banks.push_bank(bank, 'tester/sharded')
     assert len(bank.shards) == N // 8
     hub_at.fault(r'/resolve/.*/shard-00001\.safetensors', 'drop', times=1)  # dropped once: retried, all there
-    hub_at.fault(r'/resolve/.*/shard-00002\.safetensors', 503, times=1000)  # down for good: its ESMs skipped
+    hub_at.fault(r'/resolve/.*/shard-00002\.safetensors', 404, times=1000)  # gone for good: its ESMs skipped
     ranked = rank(banks='hf://tester/sharded')
     assert len(ranked) == N - 8 and len(ranked.skipped) == 8
     assert all('its bank shard could not be downloaded' in r for r in ranked.skipped.Reason)

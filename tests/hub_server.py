@@ -479,28 +479,24 @@ def _handler(hub: HubServer, keep_alive: bool):
                 return False
             return True
 
+        def exactly(self, n, size):
+            "`n` bytes of the request body, in pieces of at most `size`."
+            while n:
+                b = self.rfile.read(min(size, n))
+                if not b: raise ConnectionError('request body cut short')
+                n -= len(b)
+                hub._count('bytes_received', len(b))
+                yield b
+
         def chunks(self, size=1 << 20):
             "The request body, streamed (Content-Length or chunked)."
             if 'chunked' in self.headers.get('Transfer-Encoding', '').lower():
-                while True:
-                    n = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
-                    if n == 0: break
-                    while n:
-                        b = self.rfile.read(min(size, n))
-                        if not b: raise ConnectionError('request body cut short')
-                        n -= len(b)
-                        hub._count('bytes_received', len(b))
-                        yield b
+                while n := int(self.rfile.readline().split(b';')[0].strip() or b'0', 16):
+                    yield from self.exactly(n, size)
                     self.rfile.readline()
                 while self.rfile.readline().strip(): pass  # trailers
                 return
-            left = int(self.headers.get('Content-Length') or 0)
-            while left:
-                b = self.rfile.read(min(size, left))
-                if not b: raise ConnectionError('request body cut short')
-                left -= len(b)
-                hub._count('bytes_received', len(b))
-                yield b
+            yield from self.exactly(int(self.headers.get('Content-Length') or 0), size)
 
         def read_body(self) -> bytes: return b''.join(self.chunks())
         def drain(self):

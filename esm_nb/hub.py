@@ -21,7 +21,7 @@ from .esm import ESM, ESMConfig, ESMError
 from .hub_http import HUB_TIMEOUTS, HUB_UNREACHABLE, waits_shown, with_hub_retry
 
 # %% auto #0
-__all__ = ['ESM_TAG', 'resolve_model_id', 'find_esms', 'fetch_configs', 'iter_esms', 'fetch_esms', 'get_esm_coverage',
+__all__ = ['ESM_TAG', 'resolve_model_id', 'card_of', 'find_esms', 'fetch_configs', 'iter_esms', 'fetch_esms', 'get_esm_coverage',
            'publish_folder']
 
 # %% ../nbs/09_hub.ipynb #d8e8677c
@@ -55,6 +55,10 @@ def resolve_model_id(model_name: str, api: HfApi | None = None) -> str:
     return model_name
 
 # %% ../nbs/09_hub.ipynb #7aae32ea
+def card_of(m) -> dict:
+    "The card data of a listed repo as a dict (huggingface_hub gives a `CardData`, or a dict, or None)."
+    return m.card_data.to_dict() if hasattr(m.card_data, 'to_dict') else dict(m.card_data or {})
+
 def find_esms(model_name: str, # base model, as given or resolved
               task: str | None = None, # keep repos whose id or task id contains this text (case-insensitive)
               language: str | None = None, # keep cards that list this language
@@ -71,7 +75,7 @@ def find_esms(model_name: str, # base model, as given or resolved
         for m in models:
             if m.id in seen: continue
             seen.add(m.id)
-            card = m.card_data.to_dict() if hasattr(m.card_data, 'to_dict') else dict(m.card_data or {})
+            card = card_of(m)
             langs = card.get('language') or []
             rows.append(dict(repo_id=m.id, revision=getattr(m, 'sha', None), datasets=card.get('datasets'),
                              language=[langs] if isinstance(langs, str) else list(langs)))

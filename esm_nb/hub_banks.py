@@ -14,7 +14,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, __version__ as hf_version
 import esm_nb
 from .bank import MANIFEST, SHARD_BYTES, BankEntry, BankWriter, ESMBank, bank_dtype
 from .esm import ESM
-from .hub import find_esms, iter_esms, resolve_model_id
+from .hub import card_of, find_esms, iter_esms, resolve_model_id
 from .hub_http import check_hub, with_hub_retry
 
 # %% auto #0
@@ -61,7 +61,7 @@ def bank_card(bank: ESMBank, repo_id: str) -> str:
     a, n = bank.about, len(bank)
     base, model = a.get('base_model', '(unknown)'), a.get('model_name', a.get('base_model', 'MODEL'))
     shards, published = len(bank.shards), a.get('published', n)
-    meta = dict(esms=n, dtype=bank.dtype, dim=bank.dim, built=bank.created, shards=len(bank.shards))
+    meta = dict(esms=n, dtype=bank.dtype, dim=bank.dim, built=bank.created, shards=shards)
     refused = f" {len(bank.refused)} published ESMs could not go in; `bank.json` lists each with its reason." \
         if bank.refused else ''
     command = a.get('command', f'esm-nb bank --from-hub {model} --dtype {bank.dtype} --out bank')
@@ -122,8 +122,7 @@ def find_banks(model_name: str, api: HfApi | None = None) -> pd.DataFrame:
     base, rows = resolve_model_id(model_name, api), []
     for tag in dict.fromkeys([f'base_model:{base}', f'base_model:{model_name}']):
         for m in with_hub_retry(lambda: list(api.list_models(filter=[BANK_TAG, tag], expand=['cardData', 'sha']))):
-            card = m.card_data.to_dict() if hasattr(m.card_data, 'to_dict') else dict(m.card_data or {})
-            info = card.get(BANK_TAG) or {}
+            info = card_of(m).get(BANK_TAG) or {}
             rows.append(dict(repo_id=m.id, revision=getattr(m, 'sha', None), esms=info.get('esms'),
                              dtype=info.get('dtype'), built=info.get('built')))
     df = pd.DataFrame(rows, columns=['repo_id', 'revision', 'esms', 'dtype', 'built']).drop_duplicates('repo_id')

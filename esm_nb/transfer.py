@@ -14,7 +14,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .data import TaskDataset
-from .embed import Embedder, DEFAULT_MODEL, as_device, encode, pad_batch
+from .embed import Embedder, DEFAULT_MODEL, as_device, encode, pad_batch, quiet_transformers
 from .esm import ESM, ESMConfig, fit_esm
 from .finetune import FineTuneBudget, finetune
 from .methods import METHODS, DEFAULT_METHOD, Source, Target, get_method, score_sources, word_types
@@ -86,13 +86,13 @@ class TransferRunner:
                  sources: dict[str, TaskDataset], # name -> training data of the intermediate task
                  targets: dict[str, tuple[TaskDataset, TaskDataset]], # name -> (train, test) of the target task
                  model_name: str = DEFAULT_MODEL, budget: TransferBudget | None = None,
-                 *, methods: list[str] | None = None, # registry names (default: all of `esm_nb.methods.METHODS`)
+                 *, methods: list[str] | None = None, # registry names (None: all of `METHODS`; []: transfer only)
                  esm_fits: tuple[str, ...] = tuple(ESM_FITS), # the ESM fits each ESM method is scored on
                  source_sizes: dict[str, int] | None = None, # examples of each whole source (default: the sample's)
                  device=None, progress: bool = True, log=print):
         self.work_dir, self.sources, self.targets = Path(work_dir), dict(sources), dict(targets)
         self.model_name, self.budget = model_name, budget or TransferBudget()
-        self.methods = [get_method(m).name for m in (methods or METHODS)]
+        self.methods = [get_method(m).name for m in (METHODS if methods is None else methods)]
         unknown = [f for f in esm_fits if f not in ESM_FITS]
         if unknown: raise ValueError(f"Unknown ESM fit(s) {unknown}; use {list(ESM_FITS)}.")
         self.esm_fits = tuple(esm_fits)
@@ -172,10 +172,26 @@ def _disk_mb(path: Path) -> float:
 
 # %% ../nbs/11_transfer.ipynb #f50f9cdb
 def prepare_source_files(ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
-                         device=None) -> dict[str, bytes]:
+                         device=None, scored: bool = True, # False: the tuned encoder alone (no method scores it)
+                        ) -> dict[str, bytes]:
     "Fine-tune on a source once; its folder's files: the tuned encoder, both ESMs, mean embedding, word types, costs."
     with tempfile.TemporaryDirectory(prefix='esm_nb_source_') as tmp:
+        if not scored: return _encoder_files(Path(tmp), ds, name, model_name, budget, size, device)
         return _source_files(Path(tmp), ds, name, model_name, budget, size, device)
+
+def _encoder_files(d: Path, ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
+                   device) -> dict[str, bytes]:
+    "Fine-tune into folder `d`, keep the tuned encoder only; return its files."
+    t0 = time.time()
+    model, tok, losses = finetune(ds, model_name, budget, seed=SOURCE_SEED, device=device, progress=False)
+    with quiet_transformers():  # no progress bar for writing the weights
+        model.base_model.save_pretrained(d/'encoder')
+        tok.save_pretrained(d/'encoder')
+    info = dict(source=name, num_examples=len(ds), size=size, finetune_seconds=round(time.time() - t0, 2),
+                final_loss=float(np.mean(losses[-5:])), device=str(next(model.parameters()).device), scored=False,
+                encoder_mb=_disk_mb(d/'encoder'))
+    (d/'source.json').write_text(json.dumps(info, indent=1))
+    return folder_files(d)
 
 def _source_files(d: Path, ds: TaskDataset, name: str, model_name: str, budget: FineTuneBudget, size: int,
                   device) -> dict[str, bytes]:
@@ -192,8 +208,9 @@ def _source_files(d: Path, ds: TaskDataset, name: str, model_name: str, budget: 
     info = dict(source=name, num_examples=len(ds), size=size, embed_seconds=round(t1 - t0, 2),
                 finetune_seconds=round(t2 - t1, 2), tuned_embed_seconds=round(time.time() - t2, 2),
                 final_loss=float(np.mean(losses[-5:])), device=str(base.device))
-    model.base_model.save_pretrained(d/'encoder')
-    tok.save_pretrained(d/'encoder')
+    with quiet_transformers():
+        model.base_model.save_pretrained(d/'encoder')
+        tok.save_pretrained(d/'encoder')
     for fit in ESM_FITS:
         config = ESMConfig(base_model_name=str(model_name), **ds.metadata(), esm_embedding_dim=X.shape[1],
                            **budget.card_fields(), developers='esm_nb (transfer experiment)')
@@ -239,7 +256,7 @@ def prepare_source(self: TransferRunner, name: str) -> dict:
     d = self.source_dir(name)
     if (d/'source.json').exists(): return json.loads((d/'source.json').read_text())
     files = prepare_source_files(self.sources[name], name, str(self.model_name), self.budget.source,
-                                 self.source_sizes[name], self.device)
+                                 self.source_sizes[name], self.device, scored=bool(self.methods))
     return self._write_source(name, files)
 
 @patch
@@ -415,7 +432,7 @@ def run(self: TransferRunner, targets: list[str] | None = None,
               log=self.log)
     needed = [s for s in self.sources if any(s in p for p, _ in pools.values())]
     units = [Unit(s, prepare_source_files, (self.sources[s], s, str(self.model_name), self.budget.source,
-                                            self.source_sizes[s], device))
+                                            self.source_sizes[s], device, bool(self.methods)))
              for s in needed if not (self.source_dir(s)/'source.json').exists()]
     def prepared(s, files):
         self.log(f"source {s}: fine-tuned in {self._write_source(s, files)['finetune_seconds']:.0f}s")
@@ -434,7 +451,8 @@ def run(self: TransferRunner, targets: list[str] | None = None,
         r = self._write_run(t, None if s == NO_SOURCE else s, int(seed), result)
         self.log(f"{t} ← {s} (seed {seed}): {r['metric']} {r['score']:.4f} in {r['seconds']:.0f}s")
     self.failures |= run_units(units, finished, desc='Transfer runs', **kw)
-    for t in tqdm(targets, desc='Scoring methods', disable=not self.progress): self.predict(t)
+    scored = targets if self.methods else []  # a runner with no methods measures transfer only
+    for t in tqdm(scored, desc='Scoring methods', disable=not self.progress): self.predict(t)
     if self.failures:
         self.log(f"{len(self.failures)} unit(s) failed, listed in `runner.failures`; run again to retry them.")
     return self.results()

@@ -1,4 +1,4 @@
-"""`esm-nb rank`, `esm-nb build`, `esm-nb bank`, `esm-nb publish`, `esm-nb build-zoo`, `esm-nb demo`, `esm-nb corpora`.
+"""`esm-nb rank`, `esm-nb build`, `esm-nb bank`, `esm-nb publish`, `esm-nb build-zoo`, `esm-nb demo`, `esm-nb corpora`, `esm-nb transfer`, `esm-nb measure`.
 
 Docs: https://esm-nb.github.io/esm_nb/cli.html.md"""
 
@@ -16,7 +16,7 @@ from .finetune import FineTuneBudget
 # %% auto #0
 __all__ = ['COMMANDS', 'load_target', 'load_labels', 'load_embeddings', 'budget_from_args', 'quiet_progress', 'ray_options',
            'parser', 'esm_source', 'rank_command', 'build_command', 'bank_command', 'publish_command',
-           'corpora_command', 'demo_command', 'build_zoo_command', 'transfer_command', 'main']
+           'corpora_command', 'demo_command', 'build_zoo_command', 'transfer_command', 'measure_command', 'main']
 
 # %% ../nbs/08_cli.ipynb #70e387cd
 def _add_target(p: argparse.ArgumentParser):
@@ -214,6 +214,35 @@ def _transfer_options(sub) -> argparse.ArgumentParser:
     _add_ray(t)
     return t
 
+# %% ../nbs/08_cli.ipynb #f6e65bcf
+def _measure_options(sub) -> argparse.ArgumentParser:
+    from esm_nb.measure import INTERMEDIATE_BUDGET, TARGET_BUDGET, MAX_INTERMEDIATE_EXAMPLES, SEEDS
+    from esm_nb.methods import METHODS, DEFAULT_METHOD
+    m = _add_command(sub, 'measure', 'measure the transfer gain of intermediate tasks on your target (fine-tunes)')
+    _add_target(m)
+    m.add_argument('--sources', nargs='+', help="intermediate tasks: corpus names, ranked names like "
+                                               "'debian/fortunes (en)', or Hub dataset ids")
+    m.add_argument('--ranking', help="instead: a ranking CSV (`esm-nb rank --csv`); its --top rows are measured")
+    m.add_argument('--top', type=int, default=3, help='how many of the ranking to measure (default: %(default)s)')
+    m.add_argument('--esm-dir', help='without --sources or --ranking: rank these ESMs first (default: bundled zoo)')
+    m.add_argument('--method', default=DEFAULT_METHOD, choices=[k for k, v in METHODS.items() if v.ranks_esms])
+    m.add_argument('--test', help="the target's test part: a file with the same columns, or a split name of the "
+                                  "same Hub dataset or corpus (default: hold out --test-size of the target)")
+    m.add_argument('--test-examples', type=int, default=1000, help='sample of --test (default: %(default)s)')
+    m.add_argument('--test-size', type=float, default=0.25, help='held-out share (default: %(default)s)')
+    m.add_argument('--split-seed', type=int, default=0)
+    m.add_argument('--max-intermediate-examples', type=int, default=MAX_INTERMEDIATE_EXAMPLES,
+                   help='sample of each intermediate task (0: all; default: %(default)s)')
+    m.add_argument('--seeds', type=int, nargs='+', default=list(SEEDS), help='target seeds (default: %(default)s)')
+    _add_budget(m, 'intermediate-', INTERMEDIATE_BUDGET, 'the intermediate step')
+    _add_budget(m, 'target-', TARGET_BUDGET, 'the target step')
+    m.add_argument('--max-length', type=int, default=FineTuneBudget.max_length, help='tokens per text')
+    m.add_argument('--model', default=DEFAULT_MODEL)
+    m.add_argument('--device', help="e.g. 'cuda' (default: the GPU when there is one)")
+    m.add_argument('--work-dir', help='where finished steps are kept (default: under ~/.cache/esm_nb/transfer)')
+    m.add_argument('--out', default='measure_out', help='folder for gains.csv and gains.png (default: %(default)s)')
+    return m
+
 # %% ../nbs/08_cli.ipynb #4cbba906
 def parser() -> argparse.ArgumentParser:
     "The `esm-nb` argument parser: one sub-command per function in `COMMANDS`."
@@ -227,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
     _bank_options(sub)
     _add_command(sub, 'corpora', 'list the offline corpora')
     _transfer_options(sub)
+    _measure_options(sub)
     return p
 
 # %% ../nbs/08_cli.ipynb #3e484fbf
@@ -340,10 +370,47 @@ def transfer_command(a: argparse.Namespace) -> int:
     if a.report: print(f"Report written to {tr.write_report(runner, a.report)}")
     return 0
 
+# %% ../nbs/08_cli.ipynb #75ab1a5f
+def _measure_sources(a: argparse.Namespace, target: TaskDataset):
+    "What `measure` measures: --sources, the top of --ranking, or the top of a ranking computed here."
+    if a.sources: return a.sources
+    if a.ranking: return pd.read_csv(a.ranking).head(a.top)
+    from esm_nb.rank import compute_task_ranking
+    from esm_nb.zoo import ZOO_DIR
+    ranking = compute_task_ranking(target, a.model, esm_dir=a.esm_dir or ZOO_DIR, method=a.method,
+                                   progress=not a.quiet)
+    print(f"Measuring the top {a.top} of the ranking by {ranking.method_label}: {', '.join(ranking.labels[:a.top])}")
+    return ranking[:a.top]
+
+def _load_test(a: argparse.Namespace) -> TaskDataset | None:
+    "--test: a file with the target's columns, or another split of the target's Hub dataset or corpus."
+    if not a.test: return None
+    other = dict(target=a.test, corpus=None) if Path(a.test).exists() else dict(split=a.test)
+    return load_target(argparse.Namespace(**{**vars(a), **other, 'num_examples': a.test_examples}))
+
+def measure_command(a: argparse.Namespace) -> int:
+    "`esm-nb measure`: fine-tune on each source, then on the target; write the gains (CSV) and their chart (PNG)."
+    import matplotlib
+    from esm_nb.measure import measure_transfer
+    matplotlib.use('Agg')
+    target = load_target(a)
+    gains = measure_transfer(target, _measure_sources(a, target), test=_load_test(a), test_size=a.test_size,
+                             split_seed=a.split_seed, model_name=a.model, seeds=a.seeds,
+                             intermediate=budget_from_args(a, 'intermediate-'),
+                             target_budget=budget_from_args(a, 'target-'), work_dir=a.work_dir, device=a.device,
+                             max_intermediate_examples=a.max_intermediate_examples or None, progress=not a.quiet)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    gains.to_csv(out/'gains.csv')
+    if len(gains.skipped): gains.skipped.to_csv(out/'skipped.csv', index=False)
+    gains.plot().savefig(out/'gains.png', dpi=120)
+    print(f"{gains!r}\nWrote {out/'gains.csv'} and {out/'gains.png'}")
+    return 0
+
 # %% ../nbs/08_cli.ipynb #58f8dfb5
 COMMANDS = {'rank': rank_command, 'build': build_command, 'bank': bank_command, 'publish': publish_command,
             'corpora': corpora_command, 'demo': demo_command, 'build-zoo': build_zoo_command,
-            'transfer': transfer_command}
+            'transfer': transfer_command, 'measure': measure_command}
 
 def main(argv: list[str] | None = None) -> int:
     "The `esm-nb` command: exit status 0 when done, 1 when nothing could be ranked or published, 2 on bad input."

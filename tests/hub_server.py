@@ -12,7 +12,7 @@ Every knob is off by default, so a plain `HubServer(repos)` answers at once and 
   stat'ed, its ETag is a cheap id of path, size and mtime (the file is never read to answer a HEAD). A generated
   collection of ESM repos on disk: `hub_collection.generate_collection` / `load_collection`.
 - per-repo misbehaviour (as before): `Repo(fail_first=n)` answers n file requests with 429, `delay` seconds before
-  each file, `missing` answers 404.
+  each file, `missing` answers 404, `gated` answers 403 GatedRepo.
 - rate limits, like the Hub's: requests are metered in buckets, 'api' (`/api/...`, `.git/info/lfs`), 'resolvers'
   (`/.../resolve/...`, file downloads) and 'pages' (anything else), in fixed windows. `limit(bucket, requests, window)`
   (or `HubServer(limits={'resolvers': (100, 300)})`) caps a bucket; each answer in a capped bucket then carries the
@@ -80,9 +80,11 @@ def card_data(card: str) -> dict:
 
 class Repo:
     """A repo's files (path in repo -> bytes, or a `pathlib.Path` read when asked), tags and card data, and how its
-    file requests misbehave: `fail_first` 429s, `delay` seconds each, `missing` (404)."""
-    def __init__(self, files, tags=(), card=None, fail_first=0, delay=0.0, missing=False, private=False):
+    file requests misbehave: `fail_first` 429s, `delay` seconds each, `missing` (404), `gated` (403 GatedRepo, as the
+    Hub answers a user who has not been granted access)."""
+    def __init__(self, files, tags=(), card=None, fail_first=0, delay=0.0, missing=False, private=False, gated=False):
         self.files, self.tags, self.card, self.private = dict(files), list(tags), card or {}, private
+        self.gated = gated
         self.fail_first, self.delay, self.missing = fail_first, delay, missing
         self.sha = hashlib.sha1(json.dumps(sorted(self.files)).encode()).hexdigest()
         self.lfs = {}  # path -> sha256 of the files uploaded through LFS
@@ -309,8 +311,8 @@ class HubServer:
         every = dict(_id=lambda: hashlib.sha1(f'{kind}/{rid}'.encode()).hexdigest()[:24], id=lambda: rid,
                      author=lambda: rid.split('/')[0], sha=lambda: repo.sha, tags=lambda: repo.tags,
                      cardData=lambda: repo.card, lastModified=lambda: repo.modified, createdAt=lambda: repo.created,
-                     private=lambda: repo.private, gated=lambda: False, disabled=lambda: False, downloads=lambda: 0,
-                     likes=lambda: 0, trendingScore=lambda: 0,
+                     private=lambda: repo.private, gated=lambda: 'auto' if repo.gated else False,
+                     disabled=lambda: False, downloads=lambda: 0, likes=lambda: 0, trendingScore=lambda: 0,
                      siblings=lambda: [{'rfilename': f, 'size': repo.size(f)} for f in list(repo.files)])
         if kind == 'models':
             every.update(modelId=lambda: rid, library_name=lambda: repo.card.get('library_name'),
@@ -536,6 +538,10 @@ def _handler(hub: HubServer, keep_alive: bool):
             repo = self.at(kind, name, unquote(rev))
             if repo is None: return
             if repo.missing: return self.not_found()
+            if repo.gated:
+                return self.error(403, f"Access to {kind[:-1]} {name} is restricted and you are not in the authorized "
+                                       f"list. Visit {hub.url}/{prefix}{name} to ask for access.",
+                                  {'X-Error-Code': 'GatedRepo'})
             if repo.fail_first > 0:
                 repo.fail_first -= 1
                 return self.send(429, b'rate limited', {'Retry-After': '0'})

@@ -201,7 +201,7 @@ class Embedder:
 
 # %% ../nbs/01_embed.ipynb #06da7cdc
 @patch
-def _embed(self: Embedder, texts: list) -> np.ndarray:
+def _embed(self: Embedder, texts: list, on_progress=None) -> np.ndarray:
     enc = self.tokenize(texts)
     order = np.argsort([-len(ids) for ids in enc['input_ids']], kind='stable')
     # vectors stay on the device until the end: no synchronising copy per batch
@@ -215,19 +215,24 @@ def _embed(self: Embedder, texts: list) -> np.ndarray:
             vecs = pool(self.model(**batch), batch['attention_mask'], self.pooling)
             out[where[start:start + len(idx)]] = vecs.float()
             bar.update(len(idx))
+            if on_progress is not None: on_progress(min(start + len(idx), len(texts)), len(texts))
     bar.close()
     return out.cpu().numpy()
 
 @patch
-def __call__(self: Embedder, texts: list) -> np.ndarray:
+def __call__(self: Embedder, texts: list,
+             on_progress=None, # called as `on_progress(done, total)` after each batch (e.g. a widget's progress bar)
+            ) -> np.ndarray:
     "Embed `texts` (str, or (str, str) pairs) into an `(n, dim)` float32 array, in input order."
-    if not self.cacheable: return self._embed(texts)
+    if not self.cacheable: return self._embed(texts, on_progress)
     key_texts = list(map(list, texts)) if texts and not isinstance(texts[0], str) else list(texts)
     parts = (self.model_name, self.pooling, self.max_length) + ((str(self.dtype),) if self.dtype else ())
     key = cache_key(*parts, key_texts)
     f = self.cache_dir/f'{key}.npy'
-    if f.exists(): return np.load(f, allow_pickle=False)
-    x = self._embed(texts)
+    if f.exists():
+        if on_progress is not None: on_progress(len(texts), len(texts))
+        return np.load(f, allow_pickle=False)
+    x = self._embed(texts, on_progress)
     self.cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix('.tmp.npy')
     np.save(tmp, x)

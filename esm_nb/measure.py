@@ -304,14 +304,19 @@ def _repr_html_(self: TransferGains) -> str:
 VERDICT_COLORS = {GAIN: 'tab:green', LOSS: 'tab:red', SAME: 'tab:gray', ONE_SEED: 'tab:olive', PENDING: 'white'}
 
 @patch
-def plot(self: TransferGains, ax=None):
+def plot(self: TransferGains):
     "Measured gain of each source with its spread (right), beside the predicted score that ranked it (left)."
-    import matplotlib.pyplot as plt
+    import threading
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
     t = self.to_pandas()
     if not len(t): raise ValueError("No source to plot: every source was skipped (see .skipped).")
-    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(10, 0.45 * len(t) + 2.2),
-                                      gridspec_kw=dict(width_ratios=[1, 1.6]))
+    size = (10, 0.45 * len(t) + 2.2)
+    if threading.current_thread() is threading.main_thread():
+        import matplotlib.pyplot as plt  # shown in notebooks like any other plot
+        fig = plt.figure(figsize=size)
+    else: fig = Figure(figsize=size)  # from the widget's measuring thread: no pyplot, which is not thread-safe
+    left, right = fig.subplots(1, 2, sharey=True, gridspec_kw=dict(width_ratios=[1, 1.6]))
     y = np.arange(len(t))[::-1]
     pred = t.Predicted.astype(float)
     left.barh(y, pred.fillna(0), color='tab:blue')

@@ -52,10 +52,19 @@ def align_measured(ranking: TaskRanking, measured) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values('rank').reset_index(drop=True)
 
 # %% ../nbs/12_plots.ipynb #a7744ca3
+def _label_points(ax, x, y, names, longest: int = 40):
+    "Write each name next to its point, towards the middle of the axes, so that no label runs off them."
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    for xi, yi, n in zip(x, y, names):
+        n = n if len(n) <= longest else n[:longest - 1] + '…'
+        right, up = xi <= (x0 + x1) / 2, yi <= (y0 + y1) / 2
+        ax.annotate(n, (xi, yi), fontsize=7, xytext=(4 if right else -4, 3 if up else -3), textcoords='offset points',
+                    ha='left' if right else 'right', va='bottom' if up else 'top', alpha=0.8)
+
 def plot_predicted_vs_measured(predicted, measured, names=None, kind: str = 'score', baseline: float | None = None,
                                ks=(1, 3, 5), ax=None, title: str | None = None,
                                predicted_label: str = 'predicted score', measured_label: str | None = None):
-    "Scatter of predicted vs measured transfer, with ρ, τ and regret@k written on the plot."
+    "Scatter of predicted vs measured transfer; ρ, τ, regret@k and the legend to the right of the axes, off the points."
     import matplotlib.pyplot as plt
     if kind not in ('score', 'gain'): raise ValueError(f"kind must be 'score' or 'gain', not {kind!r}.")
     p, m = np.asarray(predicted, float), np.asarray(measured, float)
@@ -64,31 +73,32 @@ def plot_predicted_vs_measured(predicted, measured, names=None, kind: str = 'sco
     if len(p) < 2:
         raise ValueError(f"Need measured results for at least 2 tasks to compare a ranking with them; got {len(p)}.")
     y = m - baseline if (baseline is not None and kind == 'score') else m
-    if ax is None: _, ax = plt.subplots(figsize=(6.4, 4.6))
+    if ax is None: _, ax = plt.subplots(figsize=(8.4, 4.6))
     ax.scatter(p, y, color='tab:blue', zorder=3)
-    for i, n in enumerate(names or []):
-        ax.annotate(n, (p[i], y[i]), fontsize=7, xytext=(3, 3), textcoords='offset points', alpha=0.8)
     best = int(np.argmax(m))
     ax.scatter([p[best]], [y[best]], s=120, facecolors='none', edgecolors='tab:orange', lw=2, zorder=4,
                label='best measured')
     if kind == 'gain' or baseline is not None: ax.axhline(0, color='grey', lw=0.8, ls='--', zorder=1)
+    _label_points(ax, p, y, names or [])
     lines = []
     if np.ptp(p) > 0 and np.ptp(m) > 0:
-        lines.append(f"Spearman ρ = {stats.spearmanr(p, m).statistic:.2f}   "
-                     f"Kendall τ = {stats.kendalltau(p, m).statistic:.2f}")
+        lines += [f"Spearman ρ = {stats.spearmanr(p, m).statistic:.2f}",
+                  f"Kendall τ = {stats.kendalltau(p, m).statistic:.2f}"]
     rel = kind == 'score'
-    regs = [f"@{k}: {regret_at_k(p, m, k, relative=rel):.2f}{'%' if rel else ''}" for k in ks]
-    lines.append(('regret ' if rel else 'gain lost ') + '  '.join(regs))
+    lines.append('regret' if rel else 'gain lost')
+    lines += [f"  @{k}: {regret_at_k(p, m, k, relative=rel):.2f}{'%' if rel else ''}" for k in ks]
     lines.append(f"{len(p)} tasks measured")
-    ax.text(0.02, 0.98, '\n'.join(lines), transform=ax.transAxes, va='top', fontsize=8,
-            bbox=dict(boxstyle='round', fc='white', ec='0.8', alpha=0.9))
+    # outside the axes, on the right: they cover no point and no label
+    ax.text(1.03, 1, '\n'.join(lines), transform=ax.transAxes, va='top', ha='left', fontsize=8,
+            bbox=dict(boxstyle='round', fc='white', ec='0.8'))
+    ax.legend(loc='lower left', bbox_to_anchor=(1.02, 0), fontsize=7, frameon=False)
     ax.set_xlabel(predicted_label)
     gains = kind == 'gain' or baseline is not None
     ax.set_ylabel(measured_label or ('gain over no intermediate step' if gains else 'measured score'))
     if title: ax.set_title(title, fontsize=10)
-    ax.legend(loc='lower right', fontsize=7)
     ax.figure.tight_layout()
     return ax.figure
+
 
 # %% ../nbs/12_plots.ipynb #b01a87ff
 def plot_transfer(ranking: TaskRanking, measured, kind: str = 'score', baseline: float | None = None, ks=(1, 3, 5),

@@ -7,6 +7,7 @@ Docs: https://esm-nb.github.io/esm_nb/rank.html.md"""
 # %% ../nbs/06_rank.ipynb #8d3eadde
 from __future__ import annotations
 import queue, re, threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -178,6 +179,7 @@ class ScoringOptions:
     chunk_size: int
     progress: bool
     batched: bool
+    on_progress: Callable[[int, int | None], None] | None = None # told `(done, total)` as candidates are scored
 
 def _positive(name: str, value, none_ok: bool = False):
     if value is None and none_ok: return
@@ -191,14 +193,18 @@ def scoring_options(method: str | Method = DEFAULT_METHOD, # an ESM method of `e
                     chunk_size: int = 32, # ESMs read, and scored in one batch, together
                     progress: bool = True, # show progress bars
                     batched: bool | None = None, # score stacks of ESMs in torch batches (None: on a GPU)
+                    # called as `on_progress(done, total)` as candidates are scored (e.g. a widget's progress bar)
+                    on_progress: Callable[[int, int | None], None] | None = None,
                    ) -> ScoringOptions:
     "The options every ranking takes, each checked once."
     m = ranking_method(method)
     device = as_device(device)
     _positive('workers', workers, none_ok=True)
     _positive('chunk_size', chunk_size)
+    if on_progress is not None and not callable(on_progress):
+        raise ValueError(f"on_progress must be a function of (done, total), or None; got {on_progress!r}.")
     return ScoringOptions(m, as_precision(precision, device), device, workers, chunk_size, bool(progress),
-                          device.type != 'cpu' if batched is None else bool(batched))
+                          device.type != 'cpu' if batched is None else bool(batched), on_progress)
 
 # %% ../nbs/06_rank.ipynb #4983d3b9
 def score_candidates(stream, # (name, config, ESM | (W, b) | reason) for each candidate, as `candidates` yields them
@@ -218,14 +224,20 @@ def score_candidates(stream, # (name, config, ESM | (W, b) | reason) for each ca
                     batched=o.batched, workers=workers)
     scorer = o.method.scorer(target)
     size = max(o.chunk_size, 8 * workers) if workers > 1 else o.chunk_size if scorer.batched else 1
-    try: return _score_stream(stream, scorer, o.method, target, total, o.progress, size, [] if names is None else names)
+    try: return _score_stream(stream, scorer, o.method, target, total, o.progress, size, [] if names is None else names,
+                              o.on_progress)
     finally:
         if hasattr(scorer, 'close'): scorer.close()
 
 def _score_stream(stream, scorer, method: Method, target: Target, total: int | None, progress: bool,
-                  size: int, names: list) -> tuple[list, list, list]:
-    "Check each candidate, gather `size` of them, score them together."
-    configs, scores, skipped, pending = [], [], [], []
+                  size: int, names: list, on_progress=None) -> tuple[list, list, list]:
+    "Check each candidate, gather `size` of them, score them together; tell `on_progress` how many are done."
+    configs, scores, skipped, pending, told = [], [], [], [], 0
+    def tell():
+        nonlocal told
+        if on_progress is not None and len(scores) + len(skipped) > told:
+            told = len(scores) + len(skipped)
+            on_progress(told, total)
     bar = tqdm(prefetched(stream, size), total=total, desc='Scoring ESMs', unit='ESM', disable=not progress,
                leave=False)
     for name, config, item in bar:
@@ -239,7 +251,9 @@ def _score_stream(stream, scorer, method: Method, target: Target, total: int | N
         if len(pending) >= size:
             _score_chunk(scorer, pending, configs, scores, skipped, names)
             pending = []
+        tell()
     if pending: _score_chunk(scorer, pending, configs, scores, skipped, names)
+    tell()
     return configs, scores, skipped
 
 # %% ../nbs/06_rank.ipynb #ec8fa8a1
@@ -300,20 +314,28 @@ class TaskRanking:
 
 # %% ../nbs/06_rank.ipynb #45361a7c
 @patch
-def plot(self: TaskRanking, top_k: int = 20, ax=None, highlight: list[str] | None = None):
-    "Bar chart of the `top_k` best scores, best on top; `highlight` tasks (labels or task ids) in another colour."
+def plot(self: TaskRanking, top_k: int = 20, ax=None, highlight: list[str] | None = None,
+         highlight_label: str = 'highlighted', # the legend's name for the `highlight` bars (the widget: 'ticked')
+        ):
+    "Bar chart of the `top_k` best scores from 0, best on top; `highlight` tasks (labels or task ids) in orange."
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
     t = self.table.head(top_k)
     if ax is None: _, ax = plt.subplots(figsize=(8, 0.35 * len(t) + 1.2))
     labels = [self._label(r) for _, r in t.iterrows()]
     hl = set(highlight or ())
-    colors = ['tab:orange' if (name in hl or r['Task ID'] in hl) else 'tab:blue'
-              for name, (_, r) in zip(labels, t.iterrows())]
-    ax.barh(range(len(t))[::-1], t['Score'], color=colors)
+    marked = [name in hl or r['Task ID'] in hl for name, (_, r) in zip(labels, t.iterrows())]
+    bars = ax.barh(range(len(t))[::-1], t['Score'], color=['tab:orange' if m else 'tab:blue' for m in marked])
+    ax.bar_label(bars, fmt='%.3f', fontsize=7, padding=2)
     ax.set_yticks(range(len(t))[::-1], labels, fontsize=8)
-    lo, hi = t['Score'].min(), t['Score'].max()
-    pad = (hi - lo) * 0.15 + 1e-3
-    ax.set_xlim(lo - pad, hi + pad / 3)
+    # the axis includes 0, so the bars' lengths compare truly (from 0 when all scores are positive)
+    lo, hi = min(0.0, t['Score'].min()), max(0.0, t['Score'].max())
+    pad = (hi - lo) * 0.12 or 1e-3  # room for the values written at the bars' ends
+    ax.set_xlim(lo - pad if lo < 0 else 0, hi + pad if hi > 0 or lo == 0 else 0)
+    if lo < 0 < hi: ax.axvline(0, color='grey', lw=0.8)
+    if any(marked):
+        ax.legend(handles=[Patch(color='tab:orange', label=highlight_label)], loc='upper left',
+                  bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_xlabel(f'{self.method_label} score (higher: expected to transfer better)')
     title = f"Intermediate tasks for {self.target}" + (f"\n({self.model_name})" if self.model_name else '')
     ax.set_title(title, fontsize=10)

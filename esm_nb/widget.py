@@ -7,8 +7,9 @@ Docs: https://esm-nb.github.io/esm_nb/widget.html.md"""
 # %% ../nbs/13_widget.ipynb #3179db8d
 from __future__ import annotations
 import html, io, tempfile
+from contextlib import contextmanager
 from pathlib import Path
-import pandas as pd
+import numpy as np, pandas as pd
 import ipywidgets as W
 from IPython import get_ipython
 from fastcore.basics import patch
@@ -18,8 +19,9 @@ from .rank import TaskRanking, compute_task_ranking
 from .methods import METHODS, DEFAULT_METHOD
 
 # %% auto #0
-__all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'IPYWIDGETS_MAJOR', 'UPLOAD_HINT', 'parse_measured', 'with_tooltip',
-           'with_titles', 'uploaded_files', 'TaskSelector']
+__all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'IPYWIDGETS_MAJOR', 'STALE', 'STYLE', 'UPLOAD_HINT', 'parse_measured',
+           'with_tooltip', 'with_titles', 'one_row', 'full_description', 'busy', 'uploaded_files', 'TaskSelector',
+           'same_data']
 
 # %% ../nbs/13_widget.ipynb #96f6a5f7
 NONE = '(none)'
@@ -60,6 +62,35 @@ def with_titles(container: W.Widget, *titles: str) -> W.Widget:
     for i, t in enumerate(titles): container.set_title(i, t)
     return container
 
+def one_row(w: W.Widget) -> W.Widget:
+    "Lay out `w`'s description and control on one row, on ipywidgets 7 or 8 (8 puts a `ToggleButtons`' label above)."
+    for c in ('widget-inline-hbox', 'jupyter-widget-inline-hbox'): w.add_class(c)  # 7's class; 8 styles both
+    return w
+
+def full_description(w: W.Widget) -> W.Widget:
+    "Show all of `w`'s description, however long (by default it gets a fixed width and a long one is cut short)."
+    w.style.description_width = 'initial'
+    return w
+
+# %% ../nbs/13_widget.ipynb #5ac25bc8
+STALE = 'esm-nb-stale'
+STYLE = f'<style>.{STALE} {{opacity: 0.35; pointer-events: none; transition: opacity 0.3s}}</style>'
+
+@contextmanager
+def busy(button: W.Button, *stale: W.Widget, note: W.HTML | None = None, text: str = ''):
+    "Disable `button`, dim `stale` and say `text` in `note` while the block runs; undo it all after, error or not."
+    button.disabled = True
+    for w in stale: w.add_class(STALE)
+    if note is not None and text:
+        note.value = f'<span style="color:#8a6100">⟳ {html.escape(text)}</span>'
+        note.layout.display = None
+    try: yield
+    finally:
+        button.disabled = False
+        for w in stale: w.remove_class(STALE)
+        if note is not None: note.value, note.layout.display = '', 'none'
+
+
 # %% ../nbs/13_widget.ipynb #9e5ab42a
 UPLOAD_HINT = ("Colab drops uploads of about 1 MB or more without a word (and Jupyter refuses them above about 10 MB): "
                "for a larger file, type its path below — copy it to the runtime first, e.g. from Google Drive — "
@@ -96,18 +127,19 @@ class TaskSelector:
         self._embedders: dict[str, Embedder] = {}
         self.last_error: Exception | None = None       # kept for a closer look from Python
         self.run_button = W.Button(description='Run', button_style='primary', icon='play')
-        self.progress = W.IntProgress(value=0, min=0, max=4, description='', layout=W.Layout(width='300px'))
+        self.progress = W.IntProgress(value=0, min=0, max=100, description='', layout=W.Layout(width='300px'))
         self.stage, self.status = W.Label(''), W.HTML('')
+        self.stale_note = W.HTML('', layout=W.Layout(display='none'))  # "previous ranking — updating…" (`busy`)
         self.run_button.on_click(lambda _: self._guard(self.run))
         results, chart, measured = self._results_section(), self._chart_section(), self._measured_section()
         self.tabs = with_titles(W.Tab(children=[results, chart, measured]), 'Ranking', 'Chart', 'Measured results')
-        intro = W.HTML('<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?')
+        intro = W.HTML(STYLE + '<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?')
         target = with_titles(W.Accordion(children=[self._target_section(model_name)], selected_index=0),
                              '1. Target data')
         esms = with_titles(W.Accordion(children=[self._esm_section(esm_dir)], selected_index=0),
                            '2. Intermediate-task ESMs')
         self.widget = W.VBox([intro, target, esms, W.HBox([self.run_button, self.progress, self.stage]),
-                              self.status, self.tabs])
+                              self.status, self.stale_note, self.tabs])
         self.refresh_frames()
         self._show_source()
         self._show_esm_source()
@@ -132,7 +164,7 @@ class TaskSelector:
 @patch
 def _target_section(self: TaskSelector, model_name: str) -> W.Widget:
     "The widgets that choose the target data, its columns, sample and base model."
-    self.data_source = W.ToggleButtons(options=DATA_SOURCES, description='From')
+    self.data_source = one_row(W.ToggleButtons(options=DATA_SOURCES, description='From'))
     self.frame_picker = W.Dropdown(description='DataFrame', options=[])
     self.refresh_button = with_tooltip(W.Button(description='↻ refresh', layout=W.Layout(width='90px')),
                                        'look for DataFrames in the notebook again')
@@ -270,8 +302,8 @@ def load_data(self: TaskSelector):
 @patch
 def _esm_section(self: TaskSelector, esm_dir) -> W.Widget:
     "The widgets that choose where the candidate ESMs come from."
-    self.esm_source = W.ToggleButtons(options=ESM_SOURCES, description='From',
-                                      value='Folder' if esm_dir else 'Bundled zoo')
+    self.esm_source = one_row(W.ToggleButtons(options=ESM_SOURCES, description='From',
+                                              value='Folder' if esm_dir else 'Bundled zoo'))
     self.esm_folder = W.Text(description='Folder', value=str(esm_dir or ''), placeholder='path/to/esms',
                              layout=W.Layout(width='480px'))
     self.hub_task = W.Text(description='Task contains', placeholder='e.g. sentiment')
@@ -311,7 +343,7 @@ def _esms(self: TaskSelector, model: str) -> dict:
     task, language = self.hub_task.value.strip() or None, self.hub_language.value.strip() or None
     min_examples = self.hub_min_examples.value or None
     if not (task or language or min_examples):  # every ESM: from a bank when one is published
-        self._step(1, 'Looking for the ESMs (and a bank of them) on the Hub…')
+        self._step(4, 'Looking for the ESMs (and a bank of them) on the Hub…')
         return dict(banks=[hub_candidates(model, progress=False)]), []
     repos = find_esms(model, task=task, language=language, min_examples=min_examples)
     if repos.empty:
@@ -342,21 +374,48 @@ def _results_section(self: TaskSelector) -> W.Widget:
 @patch
 def _chart_section(self: TaskSelector) -> W.Widget:
     "The bar chart of the scores, ticked tasks highlighted."
-    self.top_k = W.IntSlider(description='Bars', value=15, min=3, max=50)
-    self.chart = W.Image(format='png')
-    self.top_k.observe(lambda _: self._guard(self._draw_bars), 'value')
+    self.top_k = W.IntSlider(description='Bars', value=15, min=1, max=15)
+    self._bars_wanted, self._fitting = 15, False
+    self.chart = W.Image(format='png', layout=W.Layout(display='none'))  # shown once it holds a chart
+    self.top_k.observe(self._on_bars, 'value')
     return W.VBox([self.top_k, self.chart])
 
+@patch
+def _on_bars(self: TaskSelector, change):
+    "The Bars slider moved: redraw, and remember the number for later rankings (unless `_fit_top_k` moved it)."
+    if self._fitting: return
+    self._bars_wanted = change['new']
+    self._guard(self._draw_bars)
+
+@patch
+def _fit_top_k(self: TaskSelector, n: int):
+    "Let the Bars slider go up to `n`, the ranking's length; show the number chosen before, or all when fewer."
+    self._fitting = True
+    try:
+        self.top_k.max = max(n, self.top_k.min)
+        self.top_k.value = max(min(self._bars_wanted, n), self.top_k.min)
+    finally: self._fitting = False
+
+@patch
+def _draw_bars(self: TaskSelector):
+    if self.ranking is None or not len(self.ranking):
+        self.chart.layout.display = 'none'
+        return
+    fig = self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked), highlight_label='ticked')
+    self._show(self.chart, fig)
+
+
+# %% ../nbs/13_widget.ipynb #90ad4f44
 @patch
 def _measured_section(self: TaskSelector) -> W.Widget:
     "Measured transfer results typed or pasted in, plotted against the prediction."
     self.measured_text = W.Textarea(placeholder='task, value — one line per task (e.g. ag_news, 0.91)',
                                     layout=W.Layout(width='420px', height='110px'))
-    self.measured_kind = with_tooltip(W.ToggleButtons(options=['score', 'gain'], description='Values are'),
-                                      'score after intermediate fine-tuning, or gain over none')
-    self.baseline = W.Text(description='No-interm. score', placeholder='optional, for scores')
+    self.measured_kind = one_row(with_tooltip(W.ToggleButtons(options=['score', 'gain'], description='Values are'),
+                                              'score after intermediate fine-tuning, or gain over none'))
+    self.baseline = full_description(W.Text(description='No-intermediate score', placeholder='optional, for scores'))
     self.measured_button = W.Button(description='Plot predicted vs measured', layout=W.Layout(width='230px'))
-    self.transfer_chart = W.Image(format='png')
+    self.transfer_chart = W.Image(format='png', layout=W.Layout(display='none'))
     self.measured_button.on_click(lambda _: self._guard(self.plot_measured))
     return W.VBox([W.HTML('Paste measured transfer results to compare them with the ranking:'),
                    self.measured_text, self.measured_kind, self.baseline, self.measured_button, self.transfer_chart])
@@ -369,11 +428,8 @@ def _show(self: TaskSelector, image: W.Image, fig):
     fig.savefig(buf, format='png', dpi=100)
     plt.close(fig)
     image.value = buf.getvalue()
+    image.layout.display = None  # hidden while empty
 
-@patch
-def _draw_bars(self: TaskSelector):
-    if self.ranking is None or not len(self.ranking): return
-    self._show(self.chart, self.ranking.plot(top_k=self.top_k.value, highlight=sorted(self._ticked)))
 
 # %% ../nbs/13_widget.ipynb #650b9e19
 @patch
@@ -484,38 +540,81 @@ def plot_measured(self: TaskSelector, measured=None, kind: str | None = None, ba
     return fig
 
 # %% ../nbs/13_widget.ipynb #605f860d
-@patch
-def _step(self: TaskSelector, i: int, msg: str): self.progress.value, self.stage.value = i, msg
+def same_data(a: TaskDataset, b: TaskDataset) -> bool:
+    "Whether two targets hold the same examples: the same texts, labels and classes, regression or not."
+    classes = lambda d: None if d.classes is None else list(d.classes)
+    return (a.is_regression == b.is_regression and classes(a) == classes(b) and len(a) == len(b)
+            and a.texts == b.texts and np.array_equal(a.labels, b.labels))
 
 @patch
+def _step(self: TaskSelector, percent: int, msg: str): self.progress.value, self.stage.value = percent, msg
+
+@patch
+def _counter(self: TaskSelector, lo: int, hi: int, what: str):
+    "A progress callback `(done, total)` that moves the bar from `lo` to `hi` percent and counts `what` in the label."
+    def tell(done: int, total: int | None):
+        percent = lo + (hi - lo) * done // total if total else lo
+        if percent != self.progress.value or done == total:  # one message per percent at most
+            self._step(percent, f"{what}: {done:,} of {total:,}…" if total else f"{what}: {done:,}…")
+    return tell
+
+def _ticks(n: int) -> str: return f"{n} tick{'' if n == 1 else 's'}"
+
+@patch
+def _kept_ticks(self: TaskSelector, ds: TaskDataset, ranking: TaskRanking) -> str:
+    "Keep the ticks of tasks still ranked if `ds` is the data ranked before, else none; what to say about them."
+    before = self._ticked
+    same = self.dataset is not None and same_data(self.dataset, ds)
+    self._ticked = before & set(ranking.labels) if same else set()
+    if not before: return ''
+    if not same: return f"; the previous ranking's {_ticks(len(before))} cleared: it ranked other data"
+    gone = len(before) - len(self._ticked)
+    return (f"; kept {_ticks(len(self._ticked))} from the previous ranking"
+            + (f" ({gone} of tasks no longer ranked dropped)" if gone else ''))
+
+
+# %% ../nbs/13_widget.ipynb #5e96774f
+@patch
 def run(self: TaskSelector) -> TaskRanking:
-    "Rank the chosen ESMs for the chosen target (what the Run button does)."
+    "Rank the chosen ESMs for the chosen target (what the Run button does; it is disabled meanwhile)."
+    if self.ranking is None: working = busy(self.run_button)  # no results on screen yet
+    else: working = busy(self.run_button, self.table, self.chart, note=self.stale_note,
+                         text='previous ranking — updating…')
+    with working: return self._run()
+
+@patch
+def _run(self: TaskSelector) -> TaskRanking:
     self.progress.bar_style = 'info'
     self._say('')
     self._step(0, 'Preparing the target data…')
     ds = self.target_dataset()
     model = self.model.value.strip() or DEFAULT_MODEL
-    self._step(1, 'Finding the ESMs…')
+    self._step(4, 'Finding the ESMs…')
     kw, failed = self._esms(model)
-    if model not in self._embedders: self._embedders[model] = Embedder(model, progress=False)
-    self._step(2, f'Embedding {len(ds):,} texts…')
-    X = self._embedders[model](ds.texts)
-    self._step(3, 'Scoring the ESMs…')
+    if model not in self._embedders:
+        self._step(8, f'Loading {model}…')
+        self._embedders[model] = Embedder(model, progress=False)
+    self._step(12, f'Embedding {len(ds):,} texts…')
+    X = self._embedders[model](ds.texts, on_progress=self._counter(12, 60, 'Embedding texts'))
+    self._step(60, 'Scoring the ESMs…')
     ranking = compute_task_ranking(ds, model, embeddings=X, method=self.method.value, progress=False,
-                                   keep_target_copies=self.keep_copies.value, **kw)
+                                   keep_target_copies=self.keep_copies.value,
+                                   on_progress=self._counter(60, 99, 'Scoring ESMs'), **kw)
     if failed:
         hub_failed = pd.DataFrame(failed, columns=['ESM', 'Reason'])
         ranking.skipped = pd.concat([ranking.skipped, hub_failed], ignore_index=True)
+    ticks = self._kept_ticks(ds, ranking)
     self.dataset, self.ranking = ds, ranking
-    self._ticked &= set(ranking.labels)
-    self._step(4, 'Done')
+    self._step(100, 'Done')
     self.progress.bar_style = 'success'
     dropped = f"; {ds.num_dropped} rows without text or label were dropped" if ds.num_dropped else ''
     first_skipped = '; '.join(f"{a} ({b})" for a, b in ranking.skipped.values[:3])
     skipped = f"; {len(ranking.skipped)} ESM(s) skipped: {first_skipped}" if len(ranking.skipped) else ''
+    self._fit_top_k(len(ranking))
     self._first_page()
     self._draw_bars()
     source = f" ESMs: {ranking.note}" if ranking.note else ''
-    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}."
-              f"{source}", 'ok')
+    self._say(f"Ranked {len(ranking)} intermediate tasks for {ds.name} ({len(ds):,} examples){dropped}{skipped}"
+              f"{ticks}.{source}", 'ok')
     return ranking
+

@@ -77,6 +77,7 @@ def hub(tmp_path_factory):
     add_bank(repos, [r for r in repos if r.startswith('esm-hub/')], tmp_path_factory.mktemp('bank'))
     srv = HubServer(repos, aliases={'bert-base-multilingual-uncased': MBERT})
     add_imdb(srv, tmp_path_factory.mktemp('imdb'))
+    add_task_datasets(srv)
     yield srv
     srv.close()
 
@@ -111,6 +112,22 @@ def add_imdb(srv: HubServer, tmp: Path):
     df = pd.DataFrame({'text': df.text, 'label': (df.rating > 0).astype(int)})
     df.to_parquet(tmp/'train.parquet', index=False)
     srv.add_dataset('stanfordnlp/imdb', {'plain_text/train-00000-of-00001.parquet': (tmp/'train.parquet').read_bytes()})
+
+
+def add_task_datasets(srv: HubServer):
+    """The other datasets the mBERT stand-in's ESMs name, with real labelled texts of the offline corpora (none of BBC
+    News, tutorial 20's target): tutorial 20 measures the transfer gain of two of them, fetching their data."""
+    import io
+    from esm_nb.corpora import load_corpus
+    stand_ins = {'fancyzhx/ag_news': 'reuters_r8', 'nyu-mll/glue_sst2': 'vader_amazon_reviews',
+                 'SetFit/tweet_sentiment': 'vader_tweets', 'gnad10': 'fortunes_de'}
+    for repo, corpus in stand_ins.items():
+        ds = load_corpus(corpus, 'train', num_examples=400, seed=0)
+        df = pd.DataFrame({'text': ds.texts, 'label': [str(ds.classes[i]) for i in ds.labels] if ds.classes
+                           else (ds.labels > 0).astype(int)})
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        srv.add_dataset(repo, {'data/train-00000-of-00001.parquet': buf.getvalue()})
 
 
 def kernel_env(srv: HubServer, tmp: Path) -> dict:

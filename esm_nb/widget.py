@@ -17,6 +17,7 @@ from .data import TaskDataset, READERS, infer_is_regression, read_table
 from .embed import DEFAULT_MODEL, Embedder
 from .rank import TaskRanking, compute_task_ranking
 from .methods import METHODS, DEFAULT_METHOD
+from .measure_widget import MeasurePanel
 
 # %% auto #0
 __all__ = ['NONE', 'ESM_SOURCES', 'DATA_SOURCES', 'IPYWIDGETS_MAJOR', 'STALE', 'STYLE', 'UPLOAD_HINT', 'parse_measured',
@@ -112,7 +113,7 @@ def uploaded_files(upload: W.FileUpload) -> list[tuple[str, bytes]]:
 
 # %% ../nbs/13_widget.ipynb #1ded10ae
 class TaskSelector:
-    "Notebook widget: choose target data and ESMs, run the ESM-LogME ranking, tick tasks (`selected`), plot."
+    "Notebook widget: choose target data and ESMs, rank, tick tasks (`selected`), plot, measure their transfer gain."
     def __init__(self, data: pd.DataFrame | dict[str, pd.DataFrame] | None = None, # DataFrame(s) offered first
                  model_name: str = DEFAULT_MODEL, esm_dir: str | Path | None = None, page_size: int = 15):
         self._extra = {'data': data} if isinstance(data, pd.DataFrame) else dict(data or {})
@@ -132,7 +133,9 @@ class TaskSelector:
         self.stale_note = W.HTML('', layout=W.Layout(display='none'))  # "previous ranking — updating…" (`busy`)
         self.run_button.on_click(lambda _: self._guard(self.run))
         results, chart, measured = self._results_section(), self._chart_section(), self._measured_section()
-        self.tabs = with_titles(W.Tab(children=[results, chart, measured]), 'Ranking', 'Chart', 'Measured results')
+        self.measure_panel = MeasurePanel(self)  # the Measure tab: fine-tune on the ticked tasks, see what they gain
+        self.tabs = with_titles(W.Tab(children=[results, chart, self.measure_panel.widget, measured]),
+                                'Ranking', 'Chart', 'Measure', 'Measured results')
         intro = W.HTML(STYLE + '<b>esm_nb</b> — which intermediate datasets should you fine-tune on first?')
         target = with_titles(W.Accordion(children=[self._target_section(model_name)], selected_index=0),
                              '1. Target data')

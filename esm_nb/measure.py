@@ -88,7 +88,9 @@ def _aligned(test: TaskDataset, train: TaskDataset) -> TaskDataset:
                        seed=test.seed, language=test.language)
 
 def target_parts(target: TaskDataset | tuple[TaskDataset, TaskDataset], test: TaskDataset | None = None,
-                 test_size: float = 0.25, seed: int = 0, log=print) -> tuple[TaskDataset, TaskDataset]:
+                 test_size: float = 0.25, seed: int = 0, log=print,
+                 warn=None, # where a warning goes (None: `warnings.warn`)
+                ) -> tuple[TaskDataset, TaskDataset]:
     "`(train, test)` of the target as given: a pair, a dataset and its test part, or one dataset to split."
     if isinstance(target, tuple) and test is None and len(target) == 2: target, test = target
     for part in (target, test):
@@ -101,9 +103,10 @@ def target_parts(target: TaskDataset | tuple[TaskDataset, TaskDataset], test: Ta
             f"seed {seed}); the target step fine-tunes on the other {len(train):,}.")
     else: train, test = target, _aligned(test, target)
     if len(test) < MIN_TEST:
-        warnings.warn(f"The test part has only {len(test)} examples: one example is {100 / len(test):.1f} points of "
-                      f"accuracy, so small gains cannot be told from noise (they show as 'no measurable difference'). "
-                      f"Use a test part of a few hundred examples for gains of a point or two to mean anything.")
+        (warn or warnings.warn)(
+            f"The test part has only {len(test)} examples: one example is {100 / len(test):.1f} points of accuracy, so "
+            "small gains cannot be told from noise (they show as 'no measurable difference'). Use a test part of a few "
+            "hundred examples for gains of a point or two to mean anything.")
     return train, test
 
 # %% ../nbs/11a_measure.ipynb #7ba13310
@@ -292,7 +295,10 @@ def _repr_html_(self: TransferGains) -> str:
     fmt = {c: (lambda v: '' if pd.isna(v) else f'{v:.4f}') for c in ('Predicted', 'Score', 'Baseline', 'Spread')}
     fmt |= {'Gain': lambda v: '' if pd.isna(v) else f'{v:+.4f}', 'Seconds': lambda v: f'{v:.0f}',
             'Rank': lambda v: '' if pd.isna(v) else f'{int(v)}'}
-    out = f"<p><b>{html.escape(self.header)}</b></p>" + t.to_html(index=False, formatters=fmt, na_rep='')
+    style = ('<style>.esm-nb-gains td, .esm-nb-gains th {padding: 2px 8px} .esm-nb-gains th {text-align: left}'
+             '</style>')  # front ends that do not style tables (the classic Notebook's HTML widget) get padding
+    table = t.to_html(index=False, formatters=fmt, na_rep='', classes='esm-nb-gains', justify='left')
+    out = f"{style}<p><b>{html.escape(self.header)}</b></p>{table}"
     out += ("<p><small>Gain: score minus the score without an intermediate step, seed by seed, averaged. A gain no "
             "larger than its spread over the seeds is no measurable difference.</small></p>")
     if len(self.skipped):
@@ -311,11 +317,11 @@ def plot(self: TransferGains):
     from matplotlib.patches import Patch
     t = self.to_pandas()
     if not len(t): raise ValueError("No source to plot: every source was skipped (see .skipped).")
-    size = (10, 0.45 * len(t) + 2.2)
+    kw = dict(figsize=(10, 0.45 * len(t) + 2.4), layout='constrained')
     if threading.current_thread() is threading.main_thread():
         import matplotlib.pyplot as plt  # shown in notebooks like any other plot
-        fig = plt.figure(figsize=size)
-    else: fig = Figure(figsize=size)  # from the widget's measuring thread: no pyplot, which is not thread-safe
+        fig = plt.figure(**kw)
+    else: fig = Figure(**kw)  # from the widget's measuring thread: no pyplot, which is not thread-safe
     left, right = fig.subplots(1, 2, sharey=True, gridspec_kw=dict(width_ratios=[1, 1.6]))
     y = np.arange(len(t))[::-1]
     pred = t.Predicted.astype(float)
@@ -328,13 +334,12 @@ def plot(self: TransferGains):
     right.barh(y, gain.fillna(0), xerr=spread.fillna(0), capsize=3, edgecolor='0.3',
                color=[VERDICT_COLORS[v] for v in t.Verdict])
     right.axvline(0, color='black', lw=0.8)
-    right.set_xlabel(f"measured gain in {self.metric} over no intermediate step (error bar: spread over seeds)")
+    right.set_xlabel(f"{self.metric} gained over no intermediate step (± spread)")
     right.set_title(f"Measured (baseline {self.baseline:.3f})", fontsize=10)
     shown = [v for v in VERDICT_COLORS if v in set(t.Verdict)]
-    right.legend([Patch(facecolor=VERDICT_COLORS[v], edgecolor='0.3') for v in shown], shown, fontsize=7,
-                 loc='upper center', bbox_to_anchor=(0.5, -0.18), ncol=len(shown), frameon=False)
+    fig.legend([Patch(facecolor=VERDICT_COLORS[v], edgecolor='0.3') for v in shown], shown, fontsize=8,
+               loc='outside lower center', ncol=len(shown), frameon=False)
     fig.suptitle(f"{self.target}: {self.num_test:,} test examples, {len(self.seeds)} seeds", fontsize=10)
-    fig.tight_layout()
     return fig
 
 # %% ../nbs/11a_measure.ipynb #139bde50
@@ -394,7 +399,7 @@ def _is_done(runner: TransferRunner, target: str, step) -> bool:
     return runner.run_path(target, key, seed).exists()
 
 # %% ../nbs/11a_measure.ipynb #738c6fa4
-def _check_options(seeds, max_examples) -> tuple:
+def _check_options(seeds, max_examples, warn=None) -> tuple:
     seeds = (seeds,) if isinstance(seeds, int) else tuple(seeds)
     if not seeds or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
         raise ValueError(f"seeds must be whole numbers, e.g. (0, 1), not {seeds!r}.")
@@ -403,7 +408,7 @@ def _check_options(seeds, max_examples) -> tuple:
                                      or max_examples < 2):
         raise ValueError(f"max_intermediate_examples must be a whole number of at least 2 (or None: all), "
                          f"not {max_examples!r}.")
-    if len(seeds) < 2: warnings.warn("One seed: a gain cannot be told from seed noise. Use two or more seeds.")
+    if len(seeds) < 2: (warn or warnings.warn)("One seed: a gain cannot be told from seed noise. Use two or more.")
     return tuple(int(s) for s in seeds)
 
 def _runner(train, test, found, model_name, budget, work_dir, device, log) -> tuple[TransferRunner, str, dict]:
@@ -425,14 +430,15 @@ def measure_transfer(target: TaskDataset | tuple[TaskDataset, TaskDataset], # on
                      max_intermediate_examples: int | None = MAX_INTERMEDIATE_EXAMPLES, seeds=SEEDS,
                      work_dir: str | Path | None = None, # where finished steps are kept (None: under measure_dir())
                      device=None, progress: bool = True, log=print,
+                     warn: Callable[[str], None] | None = None, # where warnings go (None: `warnings.warn`)
                      on_update: Callable[[Step, TransferGains], None] | None = None, # after each step
                      stop: Callable[[], bool] | None = None, # asked before each step: True stops, keeping what is done
                     ) -> TransferGains:
     "Fine-tune on each source, then on the target; measure each source's gain over the target alone, over seeds."
-    seeds = _check_options(seeds, max_intermediate_examples)
+    seeds = _check_options(seeds, max_intermediate_examples, warn)
     attrs = sources.attrs if isinstance(sources, pd.DataFrame) else {}  # `TaskSelector.selected` names its model
     model_name = str(model_name or getattr(sources, 'model_name', None) or attrs.get('model_name') or DEFAULT_MODEL)
-    train, test = target_parts(target, test, test_size, split_seed, log)
+    train, test = target_parts(target, test, test_size, split_seed, log, warn)
     found, method = intermediates(sources, max_intermediate_examples, seed=0)
     skipped = [(it.name, it.reason) for it in found if it.reason]
     for it in found:

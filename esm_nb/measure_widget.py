@@ -10,7 +10,7 @@ import html, io, threading
 import ipywidgets as W
 from .finetune import FineTuneBudget
 from .measure import (INTERMEDIATE_BUDGET, TARGET_BUDGET, MAX_INTERMEDIATE_EXAMPLES, SEEDS, Step,
-                            TransferGains, measure_transfer)
+                            TransferGains, measure_dir, measure_transfer)
 from .rank import TaskRanking
 from .transfer import NO_SOURCE
 
@@ -19,7 +19,7 @@ __all__ = ['INTRO', 'MeasurePanel']
 
 # %% ../nbs/13a_measure_widget.ipynb #88b4a927
 INTRO = ("Fine-tune on each ticked task, then on your data, and compare with fine-tuning on your data alone, over "
-         "seeds. Finished steps are kept (under ~/.cache/esm_nb/transfer): measuring again, or with another task or "
+         "seeds. Finished steps are kept (under {folder}): measuring again, or with another task or "
          "seed, redoes nothing. The defaults fit a free Colab GPU; on a CPU, measure one or two tasks with fewer "
          "intermediate examples and epochs.")
 
@@ -47,14 +47,17 @@ class MeasurePanel:
         self.button = W.Button(description='Measure the ticked tasks', icon='flask', button_style='primary',
                                layout=W.Layout(width='230px'))
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width='200px'))
-        self.stage, self.status, self.table = W.Label(''), W.HTML(''), W.HTML('')
+        self.stage, self.status, self.table, self.notes = W.Label(''), W.HTML(''), W.HTML(''), W.HTML('')
+        self.warnings: list[str] = []  # what the last measurement warned of
         self.chart = W.Image(format='png', layout=W.Layout(display='none'))  # shown once there is a chart
         self.button.on_click(lambda _: self._clicked())
         self.settings = [self.seeds, self.test_size, self.max_length, self.max_examples, self.intermediate_epochs,
                          self.target_epochs]
-        self.widget = W.VBox([W.HTML(f'<span style="color:#444">{html.escape(INTRO)}</span>'),
+        intro = INTRO.format(folder=measure_dir())
+        self.widget = W.VBox([W.HTML(f'<span style="color:#444">{html.escape(intro)}</span>'),
                               W.HBox(self.settings[:3]), W.HBox(self.settings[3:]),
-                              W.HBox([self.button, self.progress, self.stage]), self.status, self.table, self.chart])
+                              W.HBox([self.button, self.progress, self.stage]), self.status, self.notes, self.table,
+                              self.chart])
 
     @property
     def running(self) -> bool: return self.thread is not None and self.thread.is_alive()
@@ -92,7 +95,7 @@ def start(self: MeasurePanel) -> threading.Thread:
     if self.running: raise RuntimeError("A measurement is running: wait for it, or press Stop.")
     sources, options, target = self.sources(), self.options(), self.ui.dataset
     self._stop.clear()
-    self.last_error, self._drawn = None, -1
+    self.last_error, self._drawn, self.warnings, self.notes.value = None, -1, [], ''
     self._busy(True)
     self._say(f"Measuring {len(sources)} task(s) on {target.name}…")
     self.thread = threading.Thread(target=self._work, args=(target, sources, options), daemon=True,
@@ -137,7 +140,7 @@ def _busy(self: MeasurePanel, on: bool):
 def _work(self: MeasurePanel, target, sources: TaskRanking, options: dict):
     try:
         self.gains = measure_transfer(target, sources, model_name=sources.model_name, progress=False, log=self._log,
-                                      on_update=self._update, stop=self._stop.is_set, **options)
+                                      warn=self._warn, on_update=self._update, stop=self._stop.is_set, **options)
         self._finished(self.gains)
     except Exception as e:  # shown in the widget, kept for a closer look; a thread has no one else to tell
         self.last_error = e
@@ -147,6 +150,12 @@ def _work(self: MeasurePanel, target, sources: TaskRanking, options: dict):
 
 @patch
 def _log(self: MeasurePanel, msg: str): self._say(msg)
+
+@patch
+def _warn(self: MeasurePanel, msg: str):
+    "A warning of the measurement: kept in `warnings` and shown above the table (a thread's warning would land below)."
+    self.warnings.append(msg)
+    self.notes.value = '<br>'.join(f'<span style="color:#8a6100">⚠ {html.escape(m)}</span>' for m in self.warnings)
 
 @patch
 def _show(self: MeasurePanel, fig):

@@ -1,8 +1,11 @@
 """A real browser runs the interactive tutorial: Voilà serves it on 127.0.0.1, Debian's Chromium (driven by
 Playwright, which downloads no browser) opens it, clicks Run, waits for the ranking table, checks its rows
-against a ranking computed here, ticks a task, opens the chart and saves a screenshot.
+against a ranking computed here, ticks two tasks, opens the chart, then measures the two ticked tasks in the Measure
+tab with tiny budgets typed into its boxes (the packaged MiniLM, on the CPU: under half a minute), and saves
+screenshots.
 
-The screenshots go to test_artifacts/tutorial_interactive.png and ..._chart.png (or $ESM_NB_SCREENSHOT)."""
+The screenshots go to test_artifacts/tutorial_interactive.png, ..._chart.png and ..._measure.png (or
+$ESM_NB_SCREENSHOT); measurements go to a fresh $ESM_NB_DATA under the test's tmp_path."""
 import json, os, re, socket, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
@@ -35,8 +38,9 @@ def free_port() -> int:
 def voila(tmp_path):
     nb = interactive_part(TUTORIAL, tmp_path/'tutorial.ipynb')
     port = free_port()
+    data = tmp_path/'esm_nb_data'  # measure_transfer keeps its steps under $ESM_NB_DATA/transfer: start clean
     env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'}
+           'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'ESM_NB_DATA': str(data)}
     log = open(tmp_path/'voila.log', 'w')
     proc = subprocess.Popen([sys.executable, '-m', 'voila', str(nb), '--no-browser', f'--port={port}',
                              '--Voila.ip=127.0.0.1', '--show_tracebacks=True'],
@@ -51,7 +55,7 @@ def voila(tmp_path):
             if proc.poll() is not None: break
             time.sleep(0.5)
     if proc.poll() is not None: raise AssertionError('Voilà did not start:\n' + (tmp_path/'voila.log').read_text())
-    yield url, tmp_path/'voila.log'
+    yield url, tmp_path/'voila.log', data
     proc.terminate()
     proc.wait(20)
 
@@ -65,11 +69,87 @@ def expected_ranking():
     target = TaskDataset.from_pandas(news, 'text', 'category', num_examples=300, seed=42, task_id='news')
     return compute_task_ranking(target, esm_dir=bundled_zoo_dir(), progress=False)
 
+# The Measure tab's boxes, by description, and what the test types into them: a tiny but real measurement of two tasks
+# with the packaged MiniLM on a CPU (16 examples of each task, a fifth of an epoch on the 225 training articles)
+MEASURE_BUDGETS = {'Intermediate examples (at most)': '16', 'Target epochs': '0.2', 'Intermediate epochs': '1',
+                   'Tokens per text': '32', 'Seeds': '2'}
+VERDICTS = ('gain', 'loss', 'no measurable difference')
+
+
+def number_box(widget, description: str):
+    "The input of the widget's number box with this description (ipywidgets 7 and 8)."
+    label = widget.page.locator('.widget-label', has_text=re.compile(f'^{re.escape(description)}$'))
+    return widget.locator('.widget-text', has=label).locator('input')
+
+
+def visible_image(page, widget):
+    "The one image shown in the widget's open tab, once it has loaded (a chart: 10 inches at 90 dpi)."
+    image = widget.locator('img.widget-image:visible')
+    image.wait_for(timeout=60_000)
+    assert image.count() == 1, image.count()
+    page.wait_for_function('img => img.complete && img.naturalWidth > 400', arg=image.element_handle(), timeout=60_000)
+    return image
+
+
+def measure_ticked(page, widget, run, tab, data: Path, labels: list, shot: Path) -> float:
+    """In the Measure tab: type the budgets into its boxes, measure the two ticked tasks (`labels`), check what it shows
+    while it runs and after, and what it kept under `data` ($ESM_NB_DATA); screenshot the widget to `shot`. `tab(name)`
+    is the tab's header. Returns the seconds it took."""
+    from playwright.sync_api import expect
+    start = time.monotonic()
+    tab('Measure').click()
+    for description, value in MEASURE_BUDGETS.items():
+        box = number_box(widget, description)
+        box.fill(value)
+        box.press('Enter')  # a number box sends its value to the kernel on Enter (or when it loses the focus)
+    measure = widget.get_by_role('button', name=re.compile(r'^\W*Measure the ticked tasks$'))  # after a flask icon
+    measure.click()
+    expect(widget.get_by_role('button', name=re.compile(r'^\W*Stop$'))).to_be_visible(timeout=30_000)
+    expect(run).to_be_disabled(timeout=10_000)  # no ranking while it measures
+    expect(number_box(widget, 'Seeds')).to_be_disabled()  # the budgets are fixed meanwhile
+    expect(measure).to_be_enabled(timeout=300_000)  # back when the measurement ends, however it ends
+    expect(run).to_be_enabled(timeout=10_000)
+    status = widget.get_by_text('Measured 2 task(s)', exact=False)
+    assert status.count() == 1, '\n'.join(widget.locator('.widget-html:visible').all_inner_texts())
+    assert 'over 2 seed(s)' in status.inner_text() and 'plotted against the prediction' in status.inner_text()
+    # the boxes still show what was typed, and the kernel measured with it: its work folder says so
+    for description, value in MEASURE_BUDGETS.items():
+        assert float(number_box(widget, description).input_value()) == float(value), description
+    work = list((data/'transfer').glob('*/experiment.json'))
+    assert len(work) == 1, work  # a fresh $ESM_NB_DATA: this run's folder only
+    budget = json.loads(work[0].read_text())['budget']
+    assert (budget['source']['epochs'], budget['target']['epochs']) == (1, 0.2), budget
+    assert budget['source']['max_length'] == budget['target']['max_length'] == 32, budget
+    sources = [json.loads(f.read_text()) for f in work[0].parent.glob('sources/*/source.json')]
+    assert [s['num_examples'] for s in sources] == [16, 16], sources
+    runs = sorted(f.name for f in work[0].parent.glob('runs/*/*/seed*.json'))
+    assert runs == ['seed0.json'] * 3 + ['seed1.json'] * 3, runs  # no intermediate step and each task, 2 seeds
+    # the gains table: one row per ticked task, with a verdict
+    table = widget.locator('table:visible')
+    assert table.count() == 1, table.count()
+    head = [t.strip() for t in table.locator('thead th').all_inner_texts()]
+    rows = [[t.strip() for t in r.locator('td').all_inner_texts()] for r in table.locator('tbody tr').all()]
+    rows = [dict(zip(head, r)) for r in rows]
+    assert [r['Task'] for r in rows] == labels, rows
+    assert all(r['Verdict'] in VERDICTS and r['Seeds'] == '2' for r in rows), rows
+    visible_image(page, widget)
+    assert 'b42318' not in widget.inner_html()  # no error shown in the widget
+    widget.screenshot(path=str(shot))
+    took = time.monotonic() - start
+    # the gains went to the Measured results tab too, plotted against the prediction
+    tab('Measured results').click()
+    listed = widget.locator('textarea:visible').input_value()
+    assert [line.split(',')[0] for line in listed.splitlines()] == labels, listed
+    visible_image(page, widget)
+    tab('Ranking').click()
+    return took
+
+
 def test_tutorial_in_a_real_browser(voila):
     from playwright.sync_api import sync_playwright
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run tools/setup.sh (it installs it)."
     expected = expected_ranking()
-    url, log = voila
+    url, log, data = voila
     shot = Path(os.environ.get('ESM_NB_SCREENSHOT', ROOT/'test_artifacts'/'tutorial_interactive.png'))
     shot.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
@@ -105,6 +185,11 @@ def test_tutorial_in_a_real_browser(voila):
             page.wait_for_function('img => img.complete && img.naturalWidth > 400', arg=chart.element_handle(),
                                    timeout=60_000)
             widget.screenshot(path=str(shot.with_name(shot.stem + '_chart.png')))
+            assert page.locator('text=Error').count() == 0
+            took = measure_ticked(page, widget, run, lambda name: widget.locator(
+                '.lm-TabBar-tab', has_text=re.compile(f'^{name}$')), data, expected.labels[:2],
+                shot.with_name(shot.stem + '_measure.png'))
+            print(f'measured in the browser in {took:.0f} s')
             assert page.locator('text=Error').count() == 0
         except Exception:
             page.screenshot(path=str(shot.with_name(shot.stem + '-failed.png')), full_page=True)

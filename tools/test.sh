@@ -17,5 +17,7 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 ruff check  # settings in pyproject.toml: notebooks, library, tests, bench, tools
-nbdev-test --n-workers 2
+# every notebook's tests; the tutorials (2x_tutorial_*) run top to bottom, every cell, in tests/test_colab.py instead, as
+# a Colab reader runs them
+nbdev-test --n-workers 2 --skip-file-re '^2[0-9]_tutorial'
 python -m pytest -q --durations=20 tests

@@ -98,6 +98,8 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
                 page.wait_for_timeout(100)
             page.evaluate("() => new Promise(ok => "
                           "Jupyter.notebook.kernel.comm_info('jupyter.widget', () => ok(true)))")
+            # the Notebook puts a tall output in a scroll box (a reader clicks it open); the screenshots show it whole
+            page.evaluate("() => { IPython.OutputArea.auto_scroll_threshold = -1; }")
             cells = page.evaluate("() => Jupyter.notebook.get_cells().map(c => c.get_text())")
             ui_cell = next(i for i, s in enumerate(cells) if s.strip().endswith('\nui'))
             selected_cell = next(i for i, s in enumerate(cells) if s.strip() == 'ui.selected')

@@ -13,7 +13,8 @@ Screenshots: test_artifacts/tutorial_classic_notebook.png, …_chart.png and …
 import os, re, subprocess, time, urllib.request
 from pathlib import Path
 import pytest
-from test_browser import CHROMIUM, ROOT, TUTORIAL, expected_ranking, free_port, interactive_part, measure_ticked
+from test_browser import (CHROMIUM, ROOT, TUTORIAL, check_table_and_tick_two, expected_ranking, free_port,
+                          interactive_part, measure_ticked)
 
 VENV = ROOT/'.venv-colab'
 TOKEN = 'esm-nb-test'
@@ -113,17 +114,7 @@ def test_tutorial_in_the_classic_notebook(classic_notebook):
             run = widget.locator('.widget-button', has_text='Run')
             run.click()
             widget.get_by_text('Ranked 13 intermediate tasks', exact=False).wait_for(timeout=300_000)
-            grid = widget.locator('.widget-gridbox').first
-            grid.get_by_text(expected.labels[-1], exact=True).wait_for(timeout=60_000)
-            texts = [t.strip() for t in grid.locator('.widget-label').all_inner_texts()]
-            assert [t for t in texts if t in expected.labels] == expected.labels
-            scores = [float(t) for t in texts if re.fullmatch(r'-?\d+\.\d{4}', t)]
-            assert [round(s, 4) for s in scores] == [round(s, 4) for s in expected.table['Score']], scores
-            boxes = grid.locator('input[type=checkbox]')
-            boxes.nth(0).check()
-            boxes.nth(1).check()
-            widget.get_by_text('2 ticked', exact=False).wait_for(timeout=30_000)
-            assert 'b42318' not in widget.inner_html()  # no error shown in the widget
+            check_table_and_tick_two(widget.locator('.widget-gridbox').first, widget, expected)
             widget.screenshot(path=str(shot))
             widget.locator('.p-TabBar-tab, .lm-TabBar-tab', has_text='Chart').first.click()
             chart = widget.locator('img.widget-image').first

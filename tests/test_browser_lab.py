@@ -10,7 +10,8 @@ Screenshot: test_artifacts/tutorial_lab.png (copied to nbs/images/widget_lab.png
 import json, os, re, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
-from test_browser import CHROMIUM, ROOT, TUTORIAL, expected_ranking, free_port, interactive_part
+from test_browser import (CHROMIUM, ROOT, TUTORIAL, check_table_and_tick_two, expected_ranking, free_port,
+                          interactive_part)
 
 TOKEN = 'esm-nb-lab-test'
 # user settings: no news or update prompts over the page, and every cell rendered (no windowing of long notebooks)
@@ -158,18 +159,7 @@ def test_tutorial_in_jupyterlab(jupyter_lab):
             stages = page.evaluate('() => Array.from(window.esmStages)')
             assert any(s.startswith('Embedding texts:') for s in stages), stages  # progress within the steps
             assert any(s.startswith('Scoring ESMs:') for s in stages), stages
-            grid = widget.locator('.widget-gridbox').first
-            grid.get_by_text(expected.labels[-1], exact=True).wait_for(timeout=60_000)
-            texts = [t.strip() for t in grid.locator('.widget-label').all_inner_texts()]
-            assert [t for t in texts if t in expected.labels] == expected.labels
-            scores = [float(t) for t in texts if re.fullmatch(r'-?\d+\.\d{4}', t)]
-            assert [round(s, 4) for s in scores] == [round(s, 4) for s in expected.table['Score']], scores
-
-            ticks = grid.locator('input[type=checkbox]')
-            ticks.nth(0).check()
-            ticks.nth(1).check()
-            widget.get_by_text('2 ticked', exact=False).wait_for(timeout=30_000)
-            assert 'b42318' not in widget.inner_html()  # no error shown in the widget
+            check_table_and_tick_two(widget.locator('.widget-gridbox').first, widget, expected)
             widget.screenshot(path=str(shot))
             widget.locator('.lm-TabBar-tab', has_text='Chart').click()
             chart = widget.locator('img.widget-image').first

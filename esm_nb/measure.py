@@ -22,7 +22,7 @@ from .transfer import NO_SOURCE, TransferBudget, TransferRunner, slug, task_metr
 __all__ = ['INTERMEDIATE_BUDGET', 'TARGET_BUDGET', 'MAX_INTERMEDIATE_EXAMPLES', 'SEEDS', 'MIN_TEST', 'MIN_SPLIT', 'GAIN', 'LOSS',
            'SAME', 'ONE_SEED', 'PENDING', 'COLUMNS', 'VERDICT_COLORS', 'measure_dir', 'subset', 'split_target',
            'target_parts', 'Intermediate', 'corpus_of', 'intermediate_data', 'unavailable', 'intermediates', 'gain_row',
-           'TransferGains', 'Step', 'fingerprint', 'measure_transfer', 'json_field']
+           'TransferGains', 'Step', 'fingerprint', 'measure_transfer']
 
 # %% ../nbs/11a_measure.ipynb #0a8558b5
 INTERMEDIATE_BUDGET = FineTuneBudget(epochs=1, batch_size=16, learning_rate=5e-5) # once per source
@@ -458,7 +458,7 @@ def _gains(runner: TransferRunner, tkey: str, names: dict, measured, skipped, me
     "The results so far, as `TransferGains`."
     runs = runner.runs()
     runs = runs[runs.target == tkey].assign(source=lambda d: d.source.map(lambda s: names.get(s, s)))
-    prep = {names[k]: json_field(runner.source_dir(k)/'source.json', 'finetune_seconds') for k in names}
+    prep = {names[k]: _json_field(runner.source_dir(k)/'source.json', 'finetune_seconds') for k in names}
     tr, te = runner.targets[tkey]
     return TransferGains(runs[['source', 'seed', 'score', 'seconds']], measured,
                          pd.DataFrame(skipped, columns=['Task', 'Reason']), target=tr.name, metric=task_metric(tr),
@@ -466,7 +466,7 @@ def _gains(runner: TransferRunner, tkey: str, names: dict, measured, skipped, me
                          budget=runner.budget, method_label=method, prep_seconds=prep, work_dir=runner.work_dir,
                          stopped=stopped)
 
-def json_field(path: Path, key: str, default=0.0):
+def _json_field(path: Path, key: str, default=0.0):
     "`key` of the JSON file at `path`, or `default` while the file is not there."
     import json
     return json.loads(path.read_text()).get(key, default) if path.exists() else default
